@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * packet-monitor: one event per packet the kernel drops.
+ *
+ * Attached to the skb:kfree_skb tracepoint in one of three ways (userspace
+ * picks the first that loads): tp_btf (typed arguments, direct loads),
+ * raw_tp, or the classic tracepoint. All three share handle_drop():
+ *   1. skip frees that are not drops (SKB_CONSUMED, NOT_DROPPED_YET);
+ *   2. read device, namespace and the IPv4/IPv6 + TCP/UDP/ICMP headers;
+ *   3. bump the exact per-CPU counters (before any filter or loss);
+ *   4. apply the run-time filters from the `config` map;
+ *   5. reserve one ring-buffer record, fill it, copy the first snap_len bytes
+ *      of the packet, and wake userspace only when enough data is pending.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include "kernel_types.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "drop_event.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define HEADER_UNSET 0xffff
+#define IPPROTO_ICMPV6_ 58
+#define IPV6_MAX_EXT_HEADERS 6
+
+/* Fixed at load time; userspace writes it before loading. */
+const volatile struct load_config cfg = {
+	.snap_len = 128,
+	.wakeup_bytes = 0,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024); /* resized by userspace before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct counter_key);
+	__type(value, struct counter_value);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LOSS_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} losses SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct filter_config);
+} config SEC(".maps");
+
+/* Reasons listed by --reason / --exclude-reason (the map's value is unused). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} reason_filter SEC(".maps");
+
+/* Keeps struct drop_event in the object's BTF, where the ABI test reads it. */
+struct drop_event *drop_event_abi __attribute__((unused));
+
+/* What handle_drop() learns from the packet before deciding to emit. */
+struct packet_info {
+	__u8 src_addr[16];
+	__u8 dst_addr[16];
+	__u32 pkt_len;
+	__u32 l3_offset_abs; /* offset of the network header from skb->head */
+	__u16 l3_proto;
+	__u16 src_port;
+	__u16 dst_port;
+	__u8 ip_proto;
+	__u8 flags;
+	__u8 icmp_type;
+	__u8 icmp_code;
+};
+
+/*
+ * Read a field of the skb (or of a struct it points to): a direct load when
+ * the program has BTF-typed arguments (tp_btf), a CO-RE probe read otherwise.
+ * `typed` is a compile-time constant in each caller, so the unused branch is
+ * removed and the verifier of raw_tp/tracepoint never sees a direct load.
+ */
+#define READ(typed, ptr, field) ((typed) ? (ptr)->field : BPF_CORE_READ(ptr, field))
+
+static __always_inline void inc_loss(__u32 slot)
+{
+	__u64 *value = bpf_map_lookup_elem(&losses, &slot);
+	if (value)
+		*value += 1;
+}
+
+static __always_inline void count_drop(__u32 reason, __u32 ifindex, __u8 ip_proto, __u32 bytes)
+{
+	struct counter_key key = { .reason = reason, .ifindex = ifindex, .ip_proto = ip_proto };
+	struct counter_value *value = bpf_map_lookup_elem(&counters, &key);
+	if (!value) {
+		struct counter_value zero = {};
+		/* BPF_NOEXIST: another CPU may have created the entry meanwhile. */
+		bpf_map_update_elem(&counters, &key, &zero, BPF_NOEXIST);
+		value = bpf_map_lookup_elem(&counters, &key);
+		if (!value)
+			return; /* map full: the loss shows as a gap against /proc counters */
+	}
+	/* Per-CPU value: no atomics needed. */
+	value->packets += 1;
+	value->bytes += bytes;
+}
+
+/* Parse IPv4 at `off`; returns the L4 offset or 0 when there is no L4 header. */
+static __always_inline __u32 parse_ipv4(unsigned char *head, __u32 off, struct packet_info *info)
+{
+	struct {
+		__u8 ver_ihl, tos;
+		__u16 tot_len, id, frag_off;
+		__u8 ttl, protocol;
+		__u16 check;
+		__u32 saddr, daddr;
+	} ip;
+
+	if (bpf_probe_read_kernel(&ip, sizeof(ip), head + off))
+		return 0;
+	__u32 ihl = ip.ver_ihl & 0x0f;
+	if ((ip.ver_ihl >> 4) != 4 || ihl < 5)
+		return 0; /* not a sane IPv4 header: leave the L3 fields empty */
+
+	info->flags |= EVENT_HAS_L3;
+	info->ip_proto = ip.protocol;
+	info->pkt_len = bpf_ntohs(ip.tot_len);
+	__builtin_memcpy(info->src_addr, &ip.saddr, 4);
+	__builtin_memcpy(info->dst_addr, &ip.daddr, 4);
+	if (bpf_ntohs(ip.frag_off) & 0x1fff)
+		return 0; /* a later fragment carries no L4 header */
+	return off + ihl * 4;
+}
+
+/* Parse IPv6 (and its extension headers) at `off`; returns the L4 offset or 0. */
+static __always_inline __u32 parse_ipv6(unsigned char *head, __u32 off, struct packet_info *info)
+{
+	struct {
+		__u32 ver_tc_flow;
+		__u16 payload_len;
+		__u8 nexthdr, hop_limit;
+		__u8 saddr[16], daddr[16];
+	} ip6;
+
+	if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + off))
+		return 0;
+	if ((((__u8 *)&ip6.ver_tc_flow)[0] >> 4) != 6)
+		return 0;
+
+	info->flags |= EVENT_HAS_L3;
+	info->pkt_len = bpf_ntohs(ip6.payload_len) + 40;
+	__builtin_memcpy(info->src_addr, ip6.saddr, 16);
+	__builtin_memcpy(info->dst_addr, ip6.daddr, 16);
+
+	__u8 next = ip6.nexthdr;
+	off += 40;
+	/* Walk a bounded chain of extension headers to the transport header. */
+	for (int i = 0; i < IPV6_MAX_EXT_HEADERS; i++) {
+		__u8 ext[8];
+		if (next != 0 && next != 43 && next != 44 && next != 51 && next != 60)
+			break;
+		if (bpf_probe_read_kernel(ext, sizeof(ext), head + off)) {
+			info->ip_proto = next;
+			return 0;
+		}
+		if (next == 44) { /* fragment header: only the first fragment has L4 */
+			if ((((__u16)ext[2] << 8 | ext[3]) & 0xfff8) != 0) {
+				info->ip_proto = ext[0];
+				return 0;
+			}
+			off += 8;
+		} else if (next == 51) { /* AH counts 4-byte units */
+			off += ((__u32)ext[1] + 2) * 4;
+		} else {
+			off += ((__u32)ext[1] + 1) * 8;
+		}
+		next = ext[0];
+	}
+	info->ip_proto = next;
+	return off;
+}
+
+static __always_inline void parse_l4(unsigned char *head, __u32 off, struct packet_info *info)
+{
+	__u8 l4[4];
+
+	if (bpf_probe_read_kernel(l4, sizeof(l4), head + off))
+		return;
+	switch (info->ip_proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+	case IPPROTO_UDPLITE:
+		info->src_port = (__u16)l4[0] << 8 | l4[1];
+		info->dst_port = (__u16)l4[2] << 8 | l4[3];
+		info->flags |= EVENT_HAS_L4;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6_:
+		info->icmp_type = l4[0];
+		info->icmp_code = l4[1];
+		info->flags |= EVENT_HAS_L4;
+		break;
+	}
+}
+
+static __always_inline bool host_matches(const struct filter_config *fc, const __u8 *addr)
+{
+	__u32 words = fc->host_family == 4 ? 1 : 4;
+	for (__u32 i = 0; i < 4; i++) {
+		if (i >= words)
+			break;
+		__u32 a, want, mask;
+		__builtin_memcpy(&a, addr + i * 4, 4);
+		__builtin_memcpy(&want, fc->host_addr + i * 4, 4);
+		__builtin_memcpy(&mask, fc->host_mask + i * 4, 4);
+		if ((a & mask) != want)
+			return false;
+	}
+	return true;
+}
+
+/* True when the run-time filters let this drop through as an event. */
+static __always_inline bool passes_filters(const struct filter_config *fc, __u32 reason,
+					   __u32 netns, const char *ifname,
+					   const struct packet_info *info)
+{
+	__u32 flags = fc->flags;
+
+	if ((flags & FILTER_NETNS) && netns != fc->netns)
+		return false;
+	if ((flags & FILTER_PROTOCOL) && info->ip_proto != fc->protocol)
+		return false;
+	if ((flags & FILTER_PORT) && !((info->flags & EVENT_HAS_L4) &&
+				       (info->src_port == fc->port || info->dst_port == fc->port)))
+		return false;
+	if (flags & FILTER_HOST) {
+		__u16 want = fc->host_family == 4 ? ETH_P_IP : ETH_P_IPV6;
+		if (!(info->flags & EVENT_HAS_L3) || info->l3_proto != want)
+			return false;
+		if (!host_matches(fc, info->src_addr) && !host_matches(fc, info->dst_addr))
+			return false;
+	}
+	if (flags & FILTER_IFNAME) {
+		__u64 a0, a1, b0, b1;
+		__builtin_memcpy(&a0, ifname, 8);
+		__builtin_memcpy(&a1, ifname + 8, 8);
+		__builtin_memcpy(&b0, fc->ifname, 8);
+		__builtin_memcpy(&b1, fc->ifname + 8, 8);
+		if (a0 != b0 || a1 != b1)
+			return false;
+	}
+	if (flags & (FILTER_REASON_INCLUDE | FILTER_REASON_EXCLUDE)) {
+		bool listed = bpf_map_lookup_elem(&reason_filter, &reason) != NULL;
+		if ((flags & FILTER_REASON_INCLUDE) ? !listed : listed)
+			return false;
+	}
+	return true;
+}
+
+static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u32 reason,
+				       const bool typed)
+{
+	/* 1. Only real drops. The numbers come from the kernel's BTF (CO-RE). */
+	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_NOT_DROPPED_YET))
+		return 0;
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_CONSUMED) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED))
+		return 0;
+	if (!skb)
+		return 0;
+
+	/* 2. Device, namespace and headers. skb->dev may be NULL: use skb_iif. */
+	struct packet_info info = {};
+	char ifname[IFNAME_LEN] = {};
+	__u32 ifindex, netns = 0;
+	struct net_device *dev = READ(typed, skb, dev);
+	if (dev) {
+		ifindex = READ(typed, dev, ifindex);
+		bpf_probe_read_kernel(ifname, sizeof(ifname), dev->name);
+		netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	} else {
+		ifindex = READ(typed, skb, skb_iif);
+		struct sock *sk = READ(typed, skb, sk);
+		if (sk)
+			netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	}
+
+	unsigned char *head = READ(typed, skb, head);
+	__u32 skb_len = READ(typed, skb, len);
+	__u32 tail = READ(typed, skb, tail);
+	__u16 network_header = READ(typed, skb, network_header);
+	__u16 mac_header = READ(typed, skb, mac_header);
+	info.l3_proto = bpf_ntohs(READ(typed, skb, protocol));
+
+	if (network_header != HEADER_UNSET && network_header < tail) {
+		__u32 l4_off = 0;
+		if (info.l3_proto == ETH_P_IP)
+			l4_off = parse_ipv4(head, network_header, &info);
+		else if (info.l3_proto == ETH_P_IPV6)
+			l4_off = parse_ipv6(head, network_header, &info);
+		if (l4_off) {
+			if (l4_off + 4 <= tail)
+				parse_l4(head, l4_off, &info);
+			else
+				info.flags |= EVENT_TRUNCATED;
+		}
+	}
+
+	/* 3. Exact counters: every drop, before filters and ring reservation. */
+	count_drop(reason, ifindex, info.ip_proto, skb_len);
+
+	/* 4. Filters (run-time configuration). */
+	__u32 zero = 0;
+	struct filter_config *fc = bpf_map_lookup_elem(&config, &zero);
+	if (!fc || !(fc->flags & FILTER_EMIT_EVENTS))
+		return 0;
+	if (!passes_filters(fc, reason, netns, ifname, &info)) {
+		inc_loss(LOSS_FILTERED);
+		return 0;
+	}
+
+	/* 5. One ring-buffer record; count and move on when the ring is full. */
+	__u64 snap_len = cfg.snap_len;
+	if (snap_len > MAX_SNAP_LEN)
+		snap_len = MAX_SNAP_LEN;
+	struct drop_event *e = bpf_ringbuf_reserve(&events, sizeof(*e) + snap_len, 0);
+	if (!e) {
+		inc_loss(LOSS_RINGBUF_FULL);
+		return 0;
+	}
+
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	e->version = DROP_EVENT_VERSION;
+	e->header_size = sizeof(*e);
+	e->timestamp_ns = bpf_ktime_get_ns();
+	e->location = (__u64)location;
+	e->reason = reason;
+	e->skb_len = skb_len;
+	e->pkt_len = info.pkt_len;
+	e->ifindex = ifindex;
+	e->netns = netns;
+	e->cpu = bpf_get_smp_processor_id();
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->l3_proto = info.l3_proto;
+	e->ip_proto = info.ip_proto;
+	e->src_port = info.src_port;
+	e->dst_port = info.dst_port;
+	e->icmp_type = info.icmp_type;
+	e->icmp_code = info.icmp_code;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	__builtin_memcpy(e->src_addr, info.src_addr, sizeof(e->src_addr));
+	__builtin_memcpy(e->dst_addr, info.dst_addr, sizeof(e->dst_addr));
+	__builtin_memcpy(e->ifname, ifname, sizeof(e->ifname));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	/* Copy headers from the MAC header when there is one, else from L3. */
+	__u8 flags = info.flags | (dev ? EVENT_HAS_DEV : 0);
+	__u32 start = network_header;
+	if (mac_header != HEADER_UNSET && network_header != HEADER_UNSET &&
+	    mac_header + ETH_HLEN <= network_header) {
+		start = mac_header;
+		flags |= EVENT_HAS_L2;
+	}
+	__u64 cap = 0;
+	if (network_header != HEADER_UNSET && start < tail)
+		cap = tail - start;
+	if (cap > snap_len)
+		cap = snap_len;
+	/* Bounds the size for the verifier on every path: 0 < cap <= snap_len. */
+	if (cap > 0 && cap <= snap_len && bpf_probe_read_kernel(e + 1, cap, head + start))
+		cap = 0;
+	e->cap_len = cap;
+	e->l3_offset = network_header - start;
+	e->flags = flags;
+
+	/*
+	 * Waking userspace per event costs more than the event itself; it polls
+	 * on a short timer and is woken early only when the ring fills up.
+	 */
+	__u64 wake = BPF_RB_NO_WAKEUP;
+	if (cfg.wakeup_bytes == 0 || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg.wakeup_bytes)
+		wake = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, wake);
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(handle_tp_btf, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	return handle_drop(skb, location, reason, true);
+}
+
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(handle_raw_tp, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	return handle_drop(skb, location, reason, false);
+}
+
+SEC("tracepoint/skb/kfree_skb")
+int handle_tracepoint(struct trace_event_raw_kfree_skb *ctx)
+{
+	return handle_drop(ctx->skbaddr, ctx->location, ctx->reason, false);
+}
