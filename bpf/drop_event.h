@@ -53,12 +53,16 @@ struct drop_event {
 	/* __u8 data[cap_len] follows */
 };
 
-/* Exact counters: per-CPU hash, bumped for every drop before any filter. */
+/*
+ * Exact counters: per-CPU hash, bumped for every drop before any filter.
+ * Keyed by namespace too: ifindex numbers repeat across network namespaces.
+ */
 struct counter_key {
 	__u32 reason;
 	__u32 ifindex;
+	__u32 netns;
 	__u8 ip_proto;
-	__u8 pad[7];
+	__u8 pad[3];
 };
 
 struct counter_value {

@@ -101,9 +101,10 @@ static __always_inline void inc_loss(__u32 slot)
 		*value += 1;
 }
 
-static __always_inline void count_drop(__u32 reason, __u32 ifindex, __u8 ip_proto, __u32 bytes)
+static __always_inline void count_drop(__u32 reason, __u32 ifindex, __u32 netns, __u8 ip_proto,
+				       __u32 bytes)
 {
-	struct counter_key key = { .reason = reason, .ifindex = ifindex, .ip_proto = ip_proto };
+	struct counter_key key = { .reason = reason, .ifindex = ifindex, .netns = netns, .ip_proto = ip_proto };
 	struct counter_value *value = bpf_map_lookup_elem(&counters, &key);
 	if (!value) {
 		struct counter_value zero = {};
@@ -321,7 +322,7 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	}
 
 	/* 3. Exact counters: every drop, before filters and ring reservation. */
-	count_drop(reason, ifindex, info.ip_proto, skb_len);
+	count_drop(reason, ifindex, netns, info.ip_proto, skb_len);
 
 	/* 4. Filters (run-time configuration). */
 	__u32 zero = 0;
@@ -372,7 +373,7 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	__u8 flags = info.flags | (dev ? EVENT_HAS_DEV : 0);
 	__u32 start = network_header;
 	if (mac_header != HEADER_UNSET && network_header != HEADER_UNSET &&
-	    mac_header + ETH_HLEN <= network_header) {
+	    mac_header + ETH_HLEN <= network_header && network_header - mac_header < snap_len) {
 		start = mac_header;
 		flags |= EVENT_HAS_L2;
 	}

@@ -12,6 +12,7 @@ public enum PacketFamily
 
 /// <summary>What the kernel program could see of the packet (mirrors EVENT_* in bpf/drop_event.h).</summary>
 [Flags]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "Mirrors the EVENT_* flags field of the ABI.")]
 public enum DropEventFlags : byte
 {
     None = 0,

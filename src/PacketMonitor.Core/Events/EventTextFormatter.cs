@@ -1,0 +1,105 @@
+using System.Buffers;
+using System.Globalization;
+
+namespace PacketMonitor.Core.Events;
+
+/// <summary>
+/// The human-readable form of a drop for <c>packet-monitor watch</c>: three lines per event,
+/// each ending in '\n'.
+/// </summary>
+/// <example>
+/// <code>
+/// [2026-11-27T17:40:01.123456Z] PID: 1234, COMM: curl
+///   192.168.1.10:54321 -> 8.8.8.8:443, Proto: 6, Len: 1500
+///   Reason: NO_SOCKET (3), Location: __udp4_lib_rcv+0x9b1, Interface: lo (1), Netns: 4026531840, CPU: 0
+/// </code>
+/// </example>
+/// <remarks>
+/// Kernel strings are printed as they are: the decoder already replaced control characters.
+/// Formats into a stack buffer, so writing an event allocates nothing.
+/// </remarks>
+public static class EventTextFormatter
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static void Write(TextWriter writer, DropEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(e);
+        Span<char> stack = stackalloc char[1024];
+        if (TryFormat(e, stack, out int written))
+        {
+            writer.Write(stack[..written]);
+            return;
+        }
+        // Only absurdly long symbol or reason names get here.
+        char[] rented = ArrayPool<char>.Shared.Rent(4096);
+        try
+        {
+            while (!TryFormat(e, rented, out written))
+            {
+                int size = rented.Length * 2;
+                ArrayPool<char>.Shared.Return(rented);
+                rented = ArrayPool<char>.Shared.Rent(size);
+            }
+            writer.Write(rented, 0, written);
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>The three lines of <see cref="Write"/> as one string.</summary>
+    public static string ToText(DropEvent e)
+    {
+        using var writer = new StringWriter(Inv);
+        Write(writer, e);
+        return writer.ToString();
+    }
+
+    /// <summary>Formats the three lines into <paramref name="destination"/>; false when it is too small.</summary>
+    public static bool TryFormat(DropEvent e, Span<char> destination, out int charsWritten)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        charsWritten = 0;
+        var d = destination;
+        int n;
+
+        if (!d.TryWrite(Inv, $"[{e.Timestamp.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'}] PID: {e.Pid}, COMM: {e.Comm}\n  ", out n))
+            return false;
+        d = d[n..];
+
+        if (e.SourceAddress is null || e.DestinationAddress is null)
+        {
+            // No IP header: no protocol either, just what the link layer said.
+            if (!d.TryWrite(Inv, $"(no IP header) ethertype 0x{e.EtherType:x4}", out n))
+                return false;
+        }
+        else
+        {
+            bool written = e.SourcePort is { } sport && e.DestinationPort is { } dport
+                ? e.Family == PacketFamily.Ipv6 // brackets keep "addr:port" unambiguous
+                    ? d.TryWrite(Inv, $"[{e.SourceAddress}]:{sport} -> [{e.DestinationAddress}]:{dport}, Proto: {e.IpProtocol}", out n)
+                    : d.TryWrite(Inv, $"{e.SourceAddress}:{sport} -> {e.DestinationAddress}:{dport}, Proto: {e.IpProtocol}", out n)
+                : d.TryWrite(Inv, $"{e.SourceAddress} -> {e.DestinationAddress}, Proto: {e.IpProtocol}", out n);
+            if (!written)
+                return false;
+            if (e.IcmpType is { } type && e.IcmpCode is { } code)
+            {
+                d = d[n..];
+                if (!d.TryWrite(Inv, $" ({e.ProtocolName} type {type} code {code})", out n))
+                    return false;
+            }
+        }
+        d = d[n..];
+
+        string ifname = e.Ifname.Length > 0 ? e.Ifname : "-";
+        if (!d.TryWrite(Inv, $", Len: {e.Length}\n  Reason: {e.Reason} ({e.ReasonCode}), Location: {e.Location}, Interface: {ifname} ({e.Ifindex}), Netns: {e.Netns}, CPU: {e.Cpu}\n", out n))
+            return false;
+        d = d[n..];
+
+        charsWritten = destination.Length - d.Length;
+        return true;
+    }
+}

@@ -1,0 +1,19 @@
+using PacketMonitor.Kernel.Native;
+
+namespace PacketMonitor.Kernel;
+
+/// <summary>Network namespace identities: the inode numbers the kernel program reports.</summary>
+public static unsafe class NetworkNamespaces
+{
+    /// <summary>Inode of a file (a bind-mounted namespace in /run/netns, or /proc/PID/ns/net), or null.</summary>
+    public static uint? Inode(string path)
+    {
+        byte* buffer = stackalloc byte[Interop.StatBufferSize];
+        if (Interop.stat(path, buffer) != 0)
+            return null;
+        return (uint)*(ulong*)(buffer + Interop.StatInodeOffset);
+    }
+
+    /// <summary>The namespace of this process.</summary>
+    public static uint? Current() => Inode("/proc/self/ns/net");
+}
