@@ -17,6 +17,7 @@ namespace PacketMonitor.Kernel;
 public sealed unsafe partial class DropCapture : IDisposable
 {
     private const string ObjectResource = "packet_monitor.bpf.o";
+    private const string VmlinuxBtf = "/sys/kernel/btf/vmlinux";
 
     private static readonly AttachMode[] FallbackOrder = [AttachMode.TpBtf, AttachMode.RawTp, AttachMode.Tracepoint];
 
@@ -76,6 +77,9 @@ public sealed unsafe partial class DropCapture : IDisposable
         ValidateSizes(options);
         LibbpfLog.Install(logger);
         Privileges.ThrowIfMissing();
+        if (!File.Exists(VmlinuxBtf))
+            throw new KernelFeatureException(
+                $"this kernel has no BTF ({VmlinuxBtf} is missing): packet-monitor needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
 
         var bytes = EmbeddedObject();
         var modes = options.Attach == AttachMode.Auto ? FallbackOrder : [options.Attach];

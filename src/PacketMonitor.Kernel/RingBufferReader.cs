@@ -7,18 +7,28 @@ using PacketMonitor.Kernel.Native;
 
 namespace PacketMonitor.Kernel;
 
+/// <summary>How the ring buffer is read.</summary>
+public enum RingReaderKind
+{
+    /// <summary>libbpf's ring_buffer__poll with an unmanaged callback per record.</summary>
+    Libbpf,
+    /// <summary>The ring's memory mapping read directly from C# (no native call per record).</summary>
+    Mapped,
+}
+
 /// <summary>
-/// Drains the kernel's ring buffer on a dedicated thread through libbpf's ring_buffer__poll:
-/// each record is decoded in place (no copy of the raw record) and offered to a bounded
-/// channel with TryWrite, so a slow consumer costs events (counted), never kernel time.
-/// The kernel wakes this thread only when an eighth of the ring is pending; otherwise it
-/// polls every <see cref="PollIntervalMs"/> milliseconds, which keeps wakeups per event near zero.
+/// Drains the kernel's ring buffer on a dedicated thread: each record is decoded in place
+/// (no copy of the raw record) and offered to a bounded channel with TryWrite, so a slow
+/// consumer costs events (counted), never kernel time. The kernel wakes this thread only when
+/// an eighth of the ring is pending; otherwise it polls every <see cref="PollIntervalMs"/>
+/// milliseconds, which keeps wakeups per event near zero.
 /// </summary>
 public sealed unsafe class RingBufferReader : IDisposable
 {
     public const int PollIntervalMs = 10;
 
-    private readonly RingBufferHandle _ring;
+    private readonly RingBufferHandle? _ring;
+    private readonly MappedRing? _mapped;
     private readonly DropEventDecoder _decoder;
     private readonly ChannelWriter<DropEvent> _output;
     private readonly Thread _thread;
@@ -28,10 +38,16 @@ public sealed unsafe class RingBufferReader : IDisposable
     private long _queueFull;
     private long _malformed;
 
-    internal RingBufferReader(DropCapture capture, DropEventDecoder decoder, ChannelWriter<DropEvent> output)
+    internal RingBufferReader(DropCapture capture, DropEventDecoder decoder, ChannelWriter<DropEvent> output, RingReaderKind kind)
     {
         _decoder = decoder;
         _output = output;
+        _thread = new Thread(Run) { IsBackground = true, Name = "ring-buffer-reader" };
+        if (kind == RingReaderKind.Mapped)
+        {
+            _mapped = new MappedRing(capture.EventsMapFd, capture.Options.RingSizeBytes);
+            return;
+        }
         _self = GCHandle.Alloc(this);
         nint ring = Interop.ring_buffer__new(capture.EventsMapFd, &OnRecord, (void*)GCHandle.ToIntPtr(_self), null);
         if (ring == 0)
@@ -40,16 +56,15 @@ public sealed unsafe class RingBufferReader : IDisposable
             throw new BpfException("create ring buffer consumer", Marshal.GetLastPInvokeError());
         }
         _ring = new RingBufferHandle(ring, capture.ObjectHandle);
-        _thread = new Thread(Run) { IsBackground = true, Name = "ring-buffer-reader" };
     }
 
     /// <summary>Creates a reader decoding with the given resolvers; call <see cref="Start"/> to begin.</summary>
     public static RingBufferReader Create(DropCapture capture, IReasonNames reasons, ISymbolResolver symbols,
-        WallClock clock, ChannelWriter<DropEvent> output)
+        WallClock clock, ChannelWriter<DropEvent> output, RingReaderKind kind = RingReaderKind.Mapped)
     {
         ArgumentNullException.ThrowIfNull(capture);
         ArgumentNullException.ThrowIfNull(clock);
-        return new RingBufferReader(capture, new DropEventDecoder(reasons, symbols, clock.FromMonotonic), output);
+        return new RingBufferReader(capture, new DropEventDecoder(reasons, symbols, clock.FromMonotonic), output, kind);
     }
 
     /// <summary>Events decoded and handed on.</summary>
@@ -65,16 +80,27 @@ public sealed unsafe class RingBufferReader : IDisposable
 
     private void Run()
     {
-        while (!_stopping)
+        if (_mapped is not null)
         {
-            int result = Interop.ring_buffer__poll(_ring, PollIntervalMs);
-            if (result == 0)
-                Interop.ring_buffer__consume(_ring);
-            else if (result < 0 && result != -4) // -EINTR: a signal, just poll again
-                break;
+            while (!_stopping)
+            {
+                if (_mapped.Drain(this, static (reader, record) => reader.Handle(record)) == 0)
+                    _mapped.Wait(PollIntervalMs);
+            }
+            _mapped.Drain(this, static (reader, record) => reader.Handle(record)); // what was submitted before stop
         }
-        // Drain what was submitted before stop.
-        Interop.ring_buffer__consume(_ring);
+        else
+        {
+            while (!_stopping)
+            {
+                int result = Interop.ring_buffer__poll(_ring!, PollIntervalMs);
+                if (result == 0)
+                    _ = Interop.ring_buffer__consume(_ring!);
+                else if (result < 0 && result != -4) // -EINTR: a signal, just poll again
+                    break;
+            }
+            _ = Interop.ring_buffer__consume(_ring!);
+        }
         _output.TryComplete();
     }
 
@@ -118,7 +144,8 @@ public sealed unsafe class RingBufferReader : IDisposable
     public void Dispose()
     {
         Stop();
-        _ring.Dispose();
+        _ring?.Dispose();
+        _mapped?.Dispose();
         if (_self.IsAllocated)
             _self.Free();
     }

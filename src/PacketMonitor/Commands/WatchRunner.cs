@@ -1,0 +1,206 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using PacketMonitor.Core.Capture;
+using PacketMonitor.Core.Counters;
+using PacketMonitor.Core.Events;
+using PacketMonitor.Kernel;
+using PacketMonitor.Kernel.Btf;
+using PacketMonitor.Kernel.Symbols;
+
+namespace PacketMonitor.Cli.Commands;
+
+/// <summary>
+/// Runs `watch`: attach, stream events (or counters) to stdout until Ctrl-C, SIGTERM,
+/// --count or --duration, then detach and print a summary to stderr.
+/// </summary>
+public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter stderr)
+{
+    /// <summary>Room for about a second of events at full rate between the reader and the writer.</summary>
+    private const int QueueCapacity = 1 << 18;
+
+    public async Task<int> RunAsync(WatchSettings settings, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        using var loggers = Logging.Create(stderr, settings.Verbose);
+        var logger = loggers.CreateLogger("packet-monitor");
+
+        var reasons = DropReasonTable.Load(logger);
+        var filter = settings.Capture.Filter;
+        foreach (var name in filter.Reasons.Concat(filter.ExcludeReasons))
+        {
+            if (!reasons.TryGetCode(name, out _))
+                throw new CliException($"unknown drop reason '{name}': `packet-monitor reasons` lists the reasons of this kernel");
+        }
+        uint? ResolveReason(string name) => reasons.TryGetCode(name, out var code) ? code : null;
+
+        var startedAt = KernelClock.MonotonicNow();
+        using var capture = DropCapture.Attach(settings.Capture, ResolveReason, logger);
+        var attachMs = (KernelClock.MonotonicNow() - startedAt) / 1_000_000.0;
+        await stderr.WriteLineAsync(
+            $"packet-monitor: attached to skb:kfree_skb ({AttachModes.Name(capture.AttachMode)}) in {attachMs:F0} ms; Ctrl-C to stop");
+        await stderr.FlushAsync(CancellationToken.None);
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        if (settings.Duration is TimeSpan duration)
+            stop.CancelAfter(duration);
+
+        long written = 0;
+        RingBufferReader? reader = null;
+        try
+        {
+            switch (settings.Output)
+            {
+                case OutputMode.Text or OutputMode.Json:
+                    var symbols = KallsymsTable.Load();
+                    var channel = Channel.CreateBounded<DropEvent>(new BoundedChannelOptions(QueueCapacity)
+                    {
+                        SingleReader = true,
+                        SingleWriter = true,
+                        FullMode = BoundedChannelFullMode.Wait, // TryWrite fails (and counts) instead of waiting
+                    });
+                    reader = RingBufferReader.Create(capture, reasons, symbols, KernelClock.Sample(), channel.Writer);
+                    reader.Start();
+                    written = await WriteEventsAsync(channel.Reader, settings, stop);
+                    break;
+                case OutputMode.Summary:
+                    await PrintSummariesAsync(capture, reasons, stop.Token);
+                    break;
+                default:
+                    await WaitAsync(stop.Token);
+                    break;
+            }
+        }
+        finally
+        {
+            reader?.Stop();
+        }
+
+        // Counters are read while still attached, then the program is detached by Dispose.
+        var counters = capture.ReadCounters();
+        var losses = capture.ReadKernelLosses() with { QueueFull = (ulong)(reader?.QueueFull ?? 0) };
+        await stderr.WriteAsync(SummaryText.Final(counters, losses, reasons, reader?.Received, written,
+            settings.Output is OutputMode.Text or OutputMode.Json));
+        await stderr.FlushAsync(CancellationToken.None);
+        reader?.Dispose();
+        return (int)ExitCode.Ok;
+    }
+
+    private static async Task WaitAsync(CancellationToken token)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, token);
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>Writes events until stopped; flushes whenever the queue runs empty. Returns the number written.</summary>
+    private async Task<long> WriteEventsAsync(ChannelReader<DropEvent> events, WatchSettings settings, CancellationTokenSource stop)
+    {
+        long written = 0;
+        long limit = settings.Count ?? long.MaxValue;
+        bool json = settings.Output == OutputMode.Json;
+        using var buffered = new BufferedStream(rawStdout, 1 << 16);
+        using var jsonWriter = new Utf8JsonWriter(buffered, new JsonWriterOptions { SkipValidation = true });
+        using var text = new StreamWriter(buffered, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
+        try
+        {
+            while (written < limit && await events.WaitToReadAsync(stop.Token))
+            {
+                while (written < limit && events.TryRead(out var e))
+                {
+                    if (json)
+                    {
+                        EventJsonWriter.Write(jsonWriter, e);
+                        jsonWriter.Flush();
+                        buffered.WriteByte((byte)'\n');
+                        jsonWriter.Reset(buffered);
+                    }
+                    else
+                    {
+                        EventTextFormatter.Write(text, e);
+                    }
+                    written++;
+                }
+                if (!json)
+                    await text.FlushAsync(CancellationToken.None);
+                await buffered.FlushAsync(CancellationToken.None);
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (IOException)
+        {
+            // stdout closed (e.g. piped into `head`): stop quietly.
+        }
+        try
+        {
+            if (!json)
+                await text.FlushAsync(CancellationToken.None);
+            await buffered.FlushAsync(CancellationToken.None);
+        }
+        catch (IOException) { }
+        await stop.CancelAsync();
+        return written;
+    }
+
+    /// <summary>Once a second: drops/s and totals by reason, protocol and interface from the exact counters.</summary>
+    private async Task PrintSummariesAsync(DropCapture capture, IReasonNames reasons, CancellationToken token)
+    {
+        var previous = capture.ReadCounters();
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token))
+            {
+                var now = capture.ReadCounters();
+                await stdout.WriteAsync(SummaryText.Periodic(previous, now, reasons));
+                await stdout.FlushAsync(CancellationToken.None);
+                previous = now;
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (IOException) { }
+    }
+}
+
+/// <summary>Console logging to stderr: information by default, debug (libbpf's log too) with --verbose.</summary>
+internal static class Logging
+{
+    public static ILoggerFactory Create(TextWriter stderr, bool verbose) =>
+        LoggerFactory.Create(builder =>
+        {
+            builder.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning);
+            builder.AddProvider(new StderrLoggerProvider(stderr));
+        });
+}
+
+/// <summary>A minimal logger writing "level: message" lines to stderr (the console logger's queue would reorder them).</summary>
+internal sealed class StderrLoggerProvider(TextWriter stderr) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new StderrLogger(stderr);
+
+    public void Dispose() { }
+
+    private sealed class StderrLogger(TextWriter stderr) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            string level = logLevel switch
+            {
+                LogLevel.Warning => "warning",
+                LogLevel.Error or LogLevel.Critical => "error",
+                LogLevel.Information => "info",
+                _ => "debug",
+            };
+            lock (stderr)
+                stderr.WriteLine($"packet-monitor: {level}: {formatter(state, exception)}");
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using PacketMonitor.Core.Capture;
+
+namespace PacketMonitor.Cli.Commands;
+
+/// <summary>How `watch` prints.</summary>
+public enum OutputMode
+{
+    Text,
+    Json,
+    Summary,
+    CountsOnly,
+}
+
+/// <summary>Validated settings of `packet-monitor watch`.</summary>
+public sealed record WatchSettings
+{
+    public required CaptureOptions Capture { get; init; }
+    public OutputMode Output { get; init; } = OutputMode.Text;
+    public long? Count { get; init; }
+    public TimeSpan? Duration { get; init; }
+    public bool Verbose { get; init; }
+}

@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using PacketMonitor.Kernel.Tests.Infrastructure;
+
+namespace PacketMonitor.Cli.Tests.EndToEnd;
+
+/// <summary>`packet-monitor watch` as users run it: real process, real kernel, real drops.</summary>
+public sealed class WatchProcessTests
+{
+    private const int SigInt = 2;
+    private const int SigKill = 9;
+
+    private static readonly string[] JsonFields =
+    [
+        "timestamp", "reason", "reason_code", "location", "family", "protocol", "ip_protocol", "src_addr", "dst_addr",
+        "src_port", "dst_port", "length", "skb_len", "ifindex", "ifname", "netns", "cpu", "pid", "tid", "comm",
+    ];
+
+    [Fact]
+    public async Task WatchJson_PrintsOneObjectPerDropWithTheDocumentedFields()
+    {
+        KernelTest.RequireRoot();
+        using var ns = new NetworkNamespace();
+        using var monitor = new MonitorProcess("watch", "--json", "--netns", ns.Name, "--count", "3");
+        await monitor.WaitAttachedAsync();
+        using var sender = ns.UdpSocket(IPAddress.Loopback);
+        int sourcePort = ((IPEndPoint)sender.LocalEndPoint!).Port;
+        for (int i = 0; i < 3; i++)
+            sender.SendTo(new byte[32], new IPEndPoint(IPAddress.Loopback, 9));
+
+        Assert.Equal(0, await monitor.WaitExitAsync(TimeSpan.FromSeconds(20)));
+
+        var lines = monitor.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        foreach (var line in lines)
+        {
+            using var json = JsonDocument.Parse(line);
+            var root = json.RootElement;
+            foreach (var field in JsonFields)
+                Assert.True(root.TryGetProperty(field, out _), $"missing field {field} in {line}");
+            Assert.Equal("NO_SOCKET", root.GetProperty("reason").GetString());
+            Assert.Equal("ipv4", root.GetProperty("family").GetString());
+            Assert.Equal("UDP", root.GetProperty("protocol").GetString());
+            Assert.Equal(17, root.GetProperty("ip_protocol").GetInt32());
+            Assert.Equal("127.0.0.1", root.GetProperty("src_addr").GetString());
+            Assert.Equal("127.0.0.1", root.GetProperty("dst_addr").GetString());
+            Assert.Equal(sourcePort, root.GetProperty("src_port").GetInt32());
+            Assert.Equal(9, root.GetProperty("dst_port").GetInt32());
+            Assert.Equal(60, root.GetProperty("length").GetInt32());
+            Assert.Equal("lo", root.GetProperty("ifname").GetString());
+            Assert.Equal(ns.Inode, root.GetProperty("netns").GetUInt32());
+            Assert.EndsWith("Z", root.GetProperty("timestamp").GetString(), StringComparison.Ordinal);
+            Assert.True(DateTimeOffset.TryParse(root.GetProperty("timestamp").GetString(), CultureInfo.InvariantCulture, out var ts));
+            Assert.InRange(ts, DateTimeOffset.UtcNow.AddMinutes(-2), DateTimeOffset.UtcNow.AddSeconds(1));
+        }
+        Assert.Contains("drops: total", monitor.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WatchText_SigInt_DetachesPrintsSummaryAndExitsZero()
+    {
+        KernelTest.RequireRoot();
+        using var ns = new NetworkNamespace();
+        using var monitor = new MonitorProcess("watch", "--netns", ns.Inode.ToString(CultureInfo.InvariantCulture));
+        await monitor.WaitAttachedAsync();
+        using var sender = ns.UdpSocket(IPAddress.Loopback);
+        sender.SendTo(new byte[8], new IPEndPoint(IPAddress.Loopback, 9));
+        await KernelTest.EventuallyAsync(() => monitor.Stdout.Contains("NO_SOCKET", StringComparison.Ordinal));
+
+        monitor.Signal(SigInt);
+
+        Assert.Equal(0, await monitor.WaitExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Matches(@"\[\d{4}-\d\d-\d\dT[\d:.]+Z\] PID: \d+, COMM: ", monitor.Stdout);
+        Assert.Matches(@"  127\.0\.0\.1:\d+ -> 127\.0\.0\.1:9, Proto: 17, Len: 36", monitor.Stdout);
+        Assert.Contains("Reason: NO_SOCKET", monitor.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Drops by reason", monitor.Stderr, StringComparison.Ordinal);
+        Assert.Matches(@"events: received 1, written 1, lost ring_full 0, lost queue_full 0", monitor.Stderr);
+    }
+
+    [Fact]
+    public async Task SigKill_LeavesNoProgramAttached()
+    {
+        KernelTest.RequireRoot();
+        var before = OurPrograms();
+        using var monitor = new MonitorProcess("watch", "--counts-only");
+        await monitor.WaitAttachedAsync();
+        var during = OurPrograms().Except(before).ToList();
+        Assert.NotEmpty(during);
+
+        monitor.Signal(SigKill);
+        await monitor.WaitExitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.True(await KernelTest.EventuallyAsync(() => !OurPrograms().Intersect(during).Any(), TimeSpan.FromSeconds(10)),
+            $"programs {string.Join(",", during)} still loaded after SIGKILL");
+    }
+
+    /// <summary>IDs of loaded programs named like ours.</summary>
+    private static List<int> OurPrograms()
+    {
+        using var json = JsonDocument.Parse(Shell.Run("bpftool", "prog", "show", "-j"));
+        return json.RootElement.EnumerateArray()
+            .Where(p => p.TryGetProperty("name", out var name) && name.GetString() is "handle_tp_btf" or "handle_raw_tp" or "handle_tracepoint")
+            .Select(p => p.GetProperty("id").GetInt32())
+            .ToList();
+    }
+}
+
+/// <summary>Predictable failures of the real executable: one line, a non-zero exit code, no stack trace.</summary>
+public sealed class FailureTests
+{
+    [Fact]
+    public void Watch_AsUnprivilegedUser_SaysToUseSudoInOneLine()
+    {
+        KernelTest.RequireRoot(); // root is needed to drop to another user
+        if (!File.Exists("/usr/bin/setpriv"))
+            KernelTest.Unavailable("needs setpriv (util-linux)");
+        var dll = typeof(PacketMonitor.Cli.Cli).Assembly.Location;
+        var (code, stdout, stderr) = Shell.TryRun("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+            "--inh-caps=-all", "env", "DOTNET_CLI_HOME=/tmp", "HOME=/tmp", "dotnet", dll, "watch");
+
+        Assert.Equal(3, code);
+        Assert.Equal("", stdout);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("sudo", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Watch_UnknownReason_NamesItAndPointsToReasonsCommand()
+    {
+        KernelTest.RequireRoot();
+        using var monitor = new MonitorProcess("watch", "--reason", "NO_SUCH_REASON");
+        Assert.Equal(2, await monitor.WaitExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("packet-monitor: unknown drop reason 'NO_SUCH_REASON': `packet-monitor reasons` lists the reasons of this kernel",
+            monitor.Stderr.Trim());
+    }
+}
