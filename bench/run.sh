@@ -79,6 +79,10 @@ bpf_stats() {
 		| "\(map(.run_time_ns // 0) | add // 0) \(map(.run_cnt // 0) | add // 0) \(length)"'
 }
 
+# Another monitor already attached would run on every generated drop too.
+others=$(BASE_IDS='[]' bpf_stats | cut -d' ' -f3)
+((others == 0)) || log "warning: $others kfree_skb handler program(s) of another monitor are loaded; they add to every case"
+
 # utime + stime of the whole process (all threads), in seconds.
 cpu_seconds() {
 	local s

@@ -317,9 +317,10 @@ public sealed partial class DropReasonTable : IReasonNames
         }
         if (subsys is null && TryNumber(subsysName, out var number))
             subsys = number;
-        if (subsys is not uint id2 || id2 == 0 || id2 > uint.MaxValue >> SubsystemShift)
+        // Subsystem 0 is the core: its codes are never written in this form.
+        if (subsys is not uint found || found == 0 || found > uint.MaxValue >> SubsystemShift)
             return false;
-        code = id2 << SubsystemShift | low;
+        code = found << SubsystemShift | low;
         return true;
     }
 

@@ -91,20 +91,16 @@ public sealed class KallsymsTable : ISymbolResolver
         }
 
         // Aliases share an address: keep one deterministically (a global symbol over a local, then file order).
-        var order = Enumerable.Range(0, symbols.Count).ToArray();
-        Array.Sort(order, (a, b) =>
-        {
-            var c = symbols[a].Address.CompareTo(symbols[b].Address);
-            if (c == 0)
-                c = symbols[b].Global.CompareTo(symbols[a].Global);
-            return c != 0 ? c : a.CompareTo(b);
-        });
+        var order = new SortKey[symbols.Count];
+        for (var i = 0; i < order.Length; i++)
+            order[i] = new SortKey(symbols[i].Address, (symbols[i].Global ? 0 : 1L << 32) | (uint)i);
+        Array.Sort(order);
         var addresses = new List<ulong>(order.Length);
         var names = new List<string>(order.Length);
         var modules = new List<string?>(order.Length);
-        foreach (var i in order)
+        foreach (var key in order)
         {
-            var s = symbols[i];
+            var s = symbols[(int)(uint)key.Rank];
             if (addresses.Count > 0 && addresses[^1] == s.Address)
                 continue;
             addresses.Add(s.Address);
@@ -135,6 +131,12 @@ public sealed class KallsymsTable : ISymbolResolver
         var i = Array.IndexOf(_names, name);
         address = i >= 0 ? _addresses[i] : 0;
         return i >= 0;
+    }
+
+    private readonly record struct SortKey(ulong Address, long Rank) : IComparable<SortKey>
+    {
+        public int CompareTo(SortKey other) =>
+            Address != other.Address ? Address.CompareTo(other.Address) : Rank.CompareTo(other.Rank);
     }
 
     private static string Raw(ulong address) => string.Create(CultureInfo.InvariantCulture, $"0x{address:x16}");

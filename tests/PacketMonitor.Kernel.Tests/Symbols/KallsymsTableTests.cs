@@ -113,7 +113,7 @@ public sealed class KallsymsTableTests
 
         TestContext.Current.TestOutputHelper!.WriteLine($"{table.Count} symbols in {watch.ElapsedMilliseconds} ms");
         Assert.True(table.Count > 190_000);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), "quadratic parsing?");
     }
 
     [Fact]
