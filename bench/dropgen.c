@@ -10,7 +10,7 @@
  * failing with ECONNREFUSED after the first ICMP port-unreachable) and sends
  * sendmmsg() batches. "sent" counts what sendmmsg() accepted. --rate paces
  * the total rate (used to measure time to the first event). At the end one
- * JSON line goes to stdout:
+ * JSON line goes to stdout (exit status 1 if a thread hit a hard send error):
  *   {"threads":N,"sent":N,"seconds":S,"rate":R,"errors":N,"cpu_seconds":C}
  * cpu_seconds (user+sys of all threads) includes the kernel's receive path and
  * any BPF program on it, which run in the sender's context on loopback; sent per
@@ -56,6 +56,7 @@ struct worker {
 	unsigned long long quota; /* packets this thread may send */
 	unsigned long long sent;
 	unsigned long long errors;
+	int failed; /* stopped on a hard send error */
 };
 
 static double now(void)
@@ -115,10 +116,16 @@ static void *worker_main(void *arg)
 			sleep_until(t0 + w->sent / per_thread_rate);
 
 		int r = sendmmsg(fd, msgs, n, 0);
-		if (r < 0)
-			w->errors++; /* e.g. ENOBUFS under pressure; keep going */
-		else
+		if (r >= 0) {
 			w->sent += r;
+		} else if (errno == ENOBUFS || errno == EAGAIN || errno == EINTR) {
+			w->errors++; /* transient pressure: keep going */
+		} else {
+			perror("dropgen: sendmmsg"); /* e.g. loopback down: would spin forever */
+			w->errors++;
+			w->failed = 1;
+			break;
+		}
 	}
 	close(fd);
 	free(payload);
@@ -203,10 +210,12 @@ int main(int argc, char **argv)
 	start_time = now();
 	pthread_barrier_wait(&start_barrier);
 	unsigned long long sent = 0, errors = 0;
+	int failed = 0;
 	for (int i = 0; i < opt.threads; i++) {
 		pthread_join(w[i].tid, NULL);
 		sent += w[i].sent;
 		errors += w[i].errors;
+		failed |= w[i].failed;
 	}
 	double secs = now() - start_time;
 	struct rusage ru;
@@ -216,5 +225,5 @@ int main(int argc, char **argv)
 		     ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	printf("{\"threads\":%d,\"sent\":%llu,\"seconds\":%.6f,\"rate\":%.1f,\"errors\":%llu,\"cpu_seconds\":%.6f}\n",
 	       opt.threads, sent, secs, secs > 0 ? sent / secs : 0.0, errors, cpu);
-	return 0;
+	return failed;
 }

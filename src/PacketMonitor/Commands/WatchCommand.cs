@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PacketMonitor.Core.Capture;
+using PacketMonitor.Kernel;
 
 namespace PacketMonitor.Cli.Commands;
 
@@ -23,13 +24,14 @@ public static class WatchCommand
     public static readonly Option<string?> SnapLen = new("--snap-len") { Description = "Bytes of packet headers captured per event, 0-1024 (default 128)", HelpName = "BYTES" };
     public static readonly Option<string?> Attach = new("--attach") { Description = "Attach mode: auto, tp_btf, raw_tp, tracepoint (default auto)", HelpName = "MODE" };
     public static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Debug logging, including libbpf's and the verifier's log" };
+    public static readonly Option<string?> RingReader = new("--ring-reader") { Description = "How to read the ring buffer: mapped (default) or libbpf; for benchmarks", Hidden = true, HelpName = "KIND" };
 
     public static Command Create(Func<WatchSettings, CancellationToken, Task<int>> run)
     {
         var command = new Command("watch", "Print every packet the kernel drops, as it happens")
         {
             Json, Summary, CountsOnly, Count, DurationOption, Reason, ExcludeReason, Protocol, Port, Host, Interface, Netns,
-            IncludeUnspecified, RingSize, SnapLen, Attach, Verbose,
+            IncludeUnspecified, RingSize, SnapLen, Attach, Verbose, RingReader,
         };
         command.SetAction((result, token) => run(Settings(result), token));
         return command;
@@ -101,6 +103,12 @@ public static class WatchCommand
             Count = count,
             Duration = result.GetValue(DurationOption) is string d ? ValueParsers.Duration("--duration", d) : null,
             Verbose = result.GetValue(Verbose),
+            RingReader = result.GetValue(RingReader) switch
+            {
+                null or "mapped" => RingReaderKind.Mapped,
+                "libbpf" => RingReaderKind.Libbpf,
+                var other => throw new CliException($"--ring-reader: '{other}' is not a reader (mapped, libbpf)"),
+            },
         };
     }
 

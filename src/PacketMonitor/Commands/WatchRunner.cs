@@ -61,7 +61,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
                         SingleWriter = true,
                         FullMode = BoundedChannelFullMode.Wait, // TryWrite fails (and counts) instead of waiting
                     });
-                    reader = RingBufferReader.Create(capture, reasons, symbols, KernelClock.Sample(), channel.Writer);
+                    reader = RingBufferReader.Create(capture, reasons, symbols, KernelClock.Sample(), channel.Writer, settings.RingReader);
                     reader.Start();
                     written = await WriteEventsAsync(channel.Reader, settings, stop);
                     break;

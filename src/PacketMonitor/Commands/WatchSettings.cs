@@ -1,4 +1,5 @@
 using PacketMonitor.Core.Capture;
+using PacketMonitor.Kernel;
 
 namespace PacketMonitor.Cli.Commands;
 
@@ -19,4 +20,5 @@ public sealed record WatchSettings
     public long? Count { get; init; }
     public TimeSpan? Duration { get; init; }
     public bool Verbose { get; init; }
+    public RingReaderKind RingReader { get; init; } = RingReaderKind.Mapped;
 }

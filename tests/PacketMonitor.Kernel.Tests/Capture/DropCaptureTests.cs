@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using PacketMonitor.Core.Capture;
 using PacketMonitor.Core.Events;
 using PacketMonitor.Kernel.Tests.Infrastructure;
+using PacketMonitor.Kernel;
 
 namespace PacketMonitor.Kernel.Tests.Capture;
 
@@ -215,6 +216,49 @@ public sealed class DropCaptureTests
         Assert.Equal((ushort)ClosedPort, e.DestinationPort);
         Assert.Equal("lo", e.Ifname);
         Assert.Equal(ns.Inode, e.Netns);
+    }
+
+    public static TheoryData<RingReaderKind> Readers => [RingReaderKind.Mapped, RingReaderKind.Libbpf];
+
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task EveryRingReader_DeliversEveryEventOfABurstInOrder(RingReaderKind kind)
+    {
+        KernelTest.RequireRoot();
+        using var ns = new NetworkNamespace();
+        using var capture = new LiveCapture(new EventFilter { Netns = ns.Inode }, reader: kind);
+        using var sender = ns.UdpSocket(IPAddress.Loopback);
+        const int sent = 5000;
+        for (int i = 0; i < sent; i++)
+            sender.SendTo(new byte[8], new IPEndPoint(IPAddress.Loopback, 1000 + i % 50000));
+
+        var events = await capture.WaitForAsync(e => e.Reason == "NO_SOCKET", sent);
+
+        Assert.Equal(sent, events.Count);
+        Assert.Equal(Enumerable.Range(0, sent).Select(i => (ushort?)(1000 + i)), events.Select(e => e.DestinationPort));
+        Assert.Equal(0UL, capture.Losses.RingBufferFull);
+        Assert.Equal(0, capture.Reader.Malformed);
+    }
+
+    [Fact]
+    public async Task TinyRing_LosesEventsButCountersStayExact()
+    {
+        KernelTest.RequireRoot();
+        using var ns = new NetworkNamespace();
+        // One page holds about 15 events; the reader polls every 10 ms, so a fast burst overflows it.
+        using var capture = new LiveCapture(new EventFilter { Netns = ns.Inode }, ringSize: Environment.SystemPageSize);
+        using var sender = ns.UdpSocket(IPAddress.Loopback);
+        const int sent = 3000;
+        for (int i = 0; i < sent; i++)
+            sender.SendTo(new byte[8], new IPEndPoint(IPAddress.Loopback, ClosedPort));
+
+        Assert.True(await KernelTest.EventuallyAsync(() => capture.Counted("NO_SOCKET", ns.Inode, 17) == sent));
+        await Task.Delay(200, TestContext.Current.CancellationToken);
+        int received = capture.Events.Count(e => e.Reason == "NO_SOCKET" && e.Netns == ns.Inode);
+        ulong lost = capture.Losses.RingBufferFull;
+
+        Assert.True(lost > 0, "a one-page ring must overflow");
+        Assert.Equal((ulong)sent, (ulong)received + lost);
     }
 
     [Fact]

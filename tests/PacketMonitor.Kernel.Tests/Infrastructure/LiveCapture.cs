@@ -17,11 +17,12 @@ internal sealed class LiveCapture : IDisposable
     private readonly Channel<DropEvent> _channel = Channel.CreateUnbounded<DropEvent>();
     private readonly List<DropEvent> _events = [];
 
-    public LiveCapture(EventFilter filter, AttachMode attach = AttachMode.Auto, int ringSize = 1 << 22)
+    public LiveCapture(EventFilter filter, AttachMode attach = AttachMode.Auto, int ringSize = 1 << 22,
+        RingReaderKind reader = RingReaderKind.Mapped)
     {
         Capture = DropCapture.Attach(new CaptureOptions { Attach = attach, Filter = filter, RingSizeBytes = ringSize },
             name => Reasons.TryGetCode(name, out var code) ? code : null, NullLogger.Instance);
-        Reader = RingBufferReader.Create(Capture, Reasons, SharedSymbols.Value, KernelClock.Sample(), _channel.Writer);
+        Reader = RingBufferReader.Create(Capture, Reasons, SharedSymbols.Value, KernelClock.Sample(), _channel.Writer, reader);
         Reader.Start();
     }
 
