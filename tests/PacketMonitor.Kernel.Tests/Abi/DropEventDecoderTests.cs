@@ -265,6 +265,17 @@ public sealed class DropEventDecoderTests
     }
 
     [Fact]
+    public void TryDecode_CommWithBidiOverrideAndZeroWidthSpace_ReplacesThem()
+    {
+        // U+202E (right-to-left override) would reverse the rest of the line; U+200B hides in plain sight.
+        byte[] comm = [.. "ab"u8, 0xe2, 0x80, 0xae, .. "cd"u8, 0xe2, 0x80, 0x8b, (byte)'e', 0];
+
+        var e = Decode(RecordBuilder.Ipv4Udp().With(b => b.Comm = comm).Build());
+
+        Assert.Equal("ab?cd?e", e.Comm);
+    }
+
+    [Fact]
     public void TryDecode_CommWithoutNulTerminator_UsesAllSixteenBytes()
     {
         var e = Decode(RecordBuilder.Ipv4Udp().With(b => b.Comm = "abcdefghijklmnop"u8.ToArray()).Build());
