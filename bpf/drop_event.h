@@ -103,7 +103,7 @@ struct filter_config {
 /* Load-time configuration (.rodata, fixed once loaded). */
 struct load_config {
 	__u32 snap_len;       /* <= MAX_SNAP_LEN */
-	__u32 wakeup_bytes;   /* wake userspace once this much data is pending */
+	__u32 wakeup_events;  /* per CPU: wake userspace every this many events (0: every event) */
 };
 
 #endif

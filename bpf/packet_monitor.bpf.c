@@ -31,7 +31,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Fixed at load time; userspace writes it before loading. */
 const volatile struct load_config cfg = {
 	.snap_len = 128,
-	.wakeup_bytes = 0,
+	.wakeup_events = 0,
 };
 
 struct {
@@ -59,6 +59,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct filter_config);
 } config SEC(".maps");
+
+/* Events submitted on this CPU since it last woke userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} unwoken SEC(".maps");
 
 /* Reasons listed by --reason / --exclude-reason (the map's value is unused). */
 struct {
@@ -119,87 +127,16 @@ static __always_inline void count_drop(__u32 reason, __u32 ifindex, __u32 netns,
 	value->bytes += bytes;
 }
 
-/* Parse IPv4 at `off`; returns the L4 offset or 0 when there is no L4 header. */
-static __always_inline __u32 parse_ipv4(unsigned char *head, __u32 off, struct packet_info *info)
+/*
+ * The network header and what follows, read with one probe: enough for IPv4 without
+ * options or IPv6 without extension headers plus the first 8 bytes of L4. Reading a little
+ * past the packet's tail stays inside the skb's buffer; fields beyond tail are not used.
+ */
+#define HEADER_PEEK 48
+
+/* L4 fields from 4 bytes at `l4`. */
+static __always_inline void parse_l4(const __u8 *l4, struct packet_info *info)
 {
-	struct {
-		__u8 ver_ihl, tos;
-		__u16 tot_len, id, frag_off;
-		__u8 ttl, protocol;
-		__u16 check;
-		__u32 saddr, daddr;
-	} ip;
-
-	if (bpf_probe_read_kernel(&ip, sizeof(ip), head + off))
-		return 0;
-	__u32 ihl = ip.ver_ihl & 0x0f;
-	if ((ip.ver_ihl >> 4) != 4 || ihl < 5)
-		return 0; /* not a sane IPv4 header: leave the L3 fields empty */
-
-	info->flags |= EVENT_HAS_L3;
-	info->ip_proto = ip.protocol;
-	info->pkt_len = bpf_ntohs(ip.tot_len);
-	__builtin_memcpy(info->src_addr, &ip.saddr, 4);
-	__builtin_memcpy(info->dst_addr, &ip.daddr, 4);
-	if (bpf_ntohs(ip.frag_off) & 0x1fff)
-		return 0; /* a later fragment carries no L4 header */
-	return off + ihl * 4;
-}
-
-/* Parse IPv6 (and its extension headers) at `off`; returns the L4 offset or 0. */
-static __always_inline __u32 parse_ipv6(unsigned char *head, __u32 off, struct packet_info *info)
-{
-	struct {
-		__u32 ver_tc_flow;
-		__u16 payload_len;
-		__u8 nexthdr, hop_limit;
-		__u8 saddr[16], daddr[16];
-	} ip6;
-
-	if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + off))
-		return 0;
-	if ((((__u8 *)&ip6.ver_tc_flow)[0] >> 4) != 6)
-		return 0;
-
-	info->flags |= EVENT_HAS_L3;
-	info->pkt_len = bpf_ntohs(ip6.payload_len) + 40;
-	__builtin_memcpy(info->src_addr, ip6.saddr, 16);
-	__builtin_memcpy(info->dst_addr, ip6.daddr, 16);
-
-	__u8 next = ip6.nexthdr;
-	off += 40;
-	/* Walk a bounded chain of extension headers to the transport header. */
-	for (int i = 0; i < IPV6_MAX_EXT_HEADERS; i++) {
-		__u8 ext[8];
-		if (next != 0 && next != 43 && next != 44 && next != 51 && next != 60)
-			break;
-		if (bpf_probe_read_kernel(ext, sizeof(ext), head + off)) {
-			info->ip_proto = next;
-			return 0;
-		}
-		if (next == 44) { /* fragment header: only the first fragment has L4 */
-			if ((((__u16)ext[2] << 8 | ext[3]) & 0xfff8) != 0) {
-				info->ip_proto = ext[0];
-				return 0;
-			}
-			off += 8;
-		} else if (next == 51) { /* AH counts 4-byte units */
-			off += ((__u32)ext[1] + 2) * 4;
-		} else {
-			off += ((__u32)ext[1] + 1) * 8;
-		}
-		next = ext[0];
-	}
-	info->ip_proto = next;
-	return off;
-}
-
-static __always_inline void parse_l4(unsigned char *head, __u32 off, struct packet_info *info)
-{
-	__u8 l4[4];
-
-	if (bpf_probe_read_kernel(l4, sizeof(l4), head + off))
-		return;
 	switch (info->ip_proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
@@ -216,6 +153,104 @@ static __always_inline void parse_l4(unsigned char *head, __u32 off, struct pack
 		info->flags |= EVENT_HAS_L4;
 		break;
 	}
+}
+
+/* L4 fields read from the packet at `off` (the rarer paths: IP options, extension headers). */
+static __always_inline void read_l4(unsigned char *head, __u32 off, __u32 tail, struct packet_info *info)
+{
+	__u8 l4[4];
+
+	if (off + sizeof(l4) > tail) {
+		info->flags |= EVENT_TRUNCATED;
+		return;
+	}
+	if (!bpf_probe_read_kernel(l4, sizeof(l4), head + off))
+		parse_l4(l4, info);
+}
+
+static __always_inline void parse_ipv4(unsigned char *head, __u32 off, __u32 tail, const __u8 *hdr,
+				       struct packet_info *info)
+{
+	__u32 ihl = hdr[0] & 0x0f;
+	if ((hdr[0] >> 4) != 4 || ihl < 5)
+		return; /* not a sane IPv4 header: leave the L3 fields empty */
+
+	info->flags |= EVENT_HAS_L3;
+	info->ip_proto = hdr[9];
+	info->pkt_len = (__u32)hdr[2] << 8 | hdr[3];
+	__builtin_memcpy(info->src_addr, hdr + 12, 4);
+	__builtin_memcpy(info->dst_addr, hdr + 16, 4);
+	if ((((__u16)hdr[6] << 8 | hdr[7]) & 0x1fff) != 0)
+		return; /* a later fragment carries no L4 header */
+	if (ihl == 5) {
+		if (off + 24 <= tail)
+			parse_l4(hdr + 20, info);
+		else
+			info->flags |= EVENT_TRUNCATED;
+	} else {
+		read_l4(head, off + ihl * 4, tail, info);
+	}
+}
+
+static __always_inline void parse_ipv6(unsigned char *head, __u32 off, __u32 tail, const __u8 *hdr,
+				       struct packet_info *info)
+{
+	if ((hdr[0] >> 4) != 6)
+		return;
+
+	info->flags |= EVENT_HAS_L3;
+	info->pkt_len = ((__u32)hdr[4] << 8 | hdr[5]) + 40;
+	__builtin_memcpy(info->src_addr, hdr + 8, 16);
+	__builtin_memcpy(info->dst_addr, hdr + 24, 16);
+
+	__u8 next = hdr[6];
+	if (next != 0 && next != 43 && next != 44 && next != 51 && next != 60) {
+		info->ip_proto = next;
+		if (off + 44 <= tail)
+			parse_l4(hdr + 40, info);
+		else
+			info->flags |= EVENT_TRUNCATED;
+		return;
+	}
+
+	/* Walk a bounded chain of extension headers to the transport header. */
+	off += 40;
+	for (int i = 0; i < IPV6_MAX_EXT_HEADERS; i++) {
+		__u8 ext[8];
+		if (next != 0 && next != 43 && next != 44 && next != 51 && next != 60)
+			break;
+		if (bpf_probe_read_kernel(ext, sizeof(ext), head + off)) {
+			info->ip_proto = next;
+			return;
+		}
+		if (next == 44) { /* fragment header: only the first fragment has L4 */
+			if ((((__u16)ext[2] << 8 | ext[3]) & 0xfff8) != 0) {
+				info->ip_proto = ext[0];
+				return;
+			}
+			off += 8;
+		} else if (next == 51) { /* AH counts 4-byte units */
+			off += ((__u32)ext[1] + 2) * 4;
+		} else {
+			off += ((__u32)ext[1] + 1) * 8;
+		}
+		next = ext[0];
+	}
+	info->ip_proto = next;
+	read_l4(head, off, tail, info);
+}
+
+/* IPv4/IPv6 and TCP/UDP/ICMP fields of the packet whose network header is at `off`. */
+static __always_inline void parse_packet(unsigned char *head, __u32 off, __u32 tail, struct packet_info *info)
+{
+	__u8 hdr[HEADER_PEEK];
+
+	if (bpf_probe_read_kernel(hdr, sizeof(hdr), head + off))
+		return;
+	if (info->l3_proto == ETH_P_IP && off + 20 <= tail)
+		parse_ipv4(head, off, tail, hdr, info);
+	else if (info->l3_proto == ETH_P_IPV6 && off + 40 <= tail)
+		parse_ipv6(head, off, tail, hdr, info);
 }
 
 static __always_inline bool host_matches(const struct filter_config *fc, const __u8 *addr)
@@ -286,18 +321,17 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 
 	/* 2. Device, namespace and headers. skb->dev may be NULL: use skb_iif. */
 	struct packet_info info = {};
-	char ifname[IFNAME_LEN] = {};
 	__u32 ifindex, netns = 0;
 	struct net_device *dev = READ(typed, skb, dev);
 	if (dev) {
 		ifindex = READ(typed, dev, ifindex);
-		bpf_probe_read_kernel(ifname, sizeof(ifname), dev->name);
-		netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+		netns = typed ? dev->nd_net.net->ns.inum : BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	} else {
 		ifindex = READ(typed, skb, skb_iif);
 		struct sock *sk = READ(typed, skb, sk);
 		if (sk)
-			netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+			netns = typed ? sk->__sk_common.skc_net.net->ns.inum
+				      : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	}
 
 	unsigned char *head = READ(typed, skb, head);
@@ -306,20 +340,8 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	__u16 network_header = READ(typed, skb, network_header);
 	__u16 mac_header = READ(typed, skb, mac_header);
 	info.l3_proto = bpf_ntohs(READ(typed, skb, protocol));
-
-	if (network_header != HEADER_UNSET && network_header < tail) {
-		__u32 l4_off = 0;
-		if (info.l3_proto == ETH_P_IP)
-			l4_off = parse_ipv4(head, network_header, &info);
-		else if (info.l3_proto == ETH_P_IPV6)
-			l4_off = parse_ipv6(head, network_header, &info);
-		if (l4_off) {
-			if (l4_off + 4 <= tail)
-				parse_l4(head, l4_off, &info);
-			else
-				info.flags |= EVENT_TRUNCATED;
-		}
-	}
+	if (network_header != HEADER_UNSET && network_header < tail)
+		parse_packet(head, network_header, tail, &info);
 
 	/* 3. Exact counters: every drop, before filters and ring reservation. */
 	count_drop(reason, ifindex, netns, info.ip_proto, skb_len);
@@ -329,6 +351,16 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	struct filter_config *fc = bpf_map_lookup_elem(&config, &zero);
 	if (!fc || !(fc->flags & FILTER_EMIT_EVENTS))
 		return 0;
+	__u64 ifname_words[IFNAME_LEN / 8] = {};
+	if (dev) {
+		if (typed) { /* two direct loads instead of a helper call */
+			ifname_words[0] = *(__u64 *)&dev->name[0];
+			ifname_words[1] = *(__u64 *)&dev->name[8];
+		} else {
+			bpf_probe_read_kernel(ifname_words, sizeof(ifname_words), dev->name);
+		}
+	}
+	const char *ifname = (const char *)ifname_words;
 	if (!passes_filters(fc, reason, netns, ifname, &info)) {
 		inc_loss(LOSS_FILTERED);
 		return 0;
@@ -366,7 +398,7 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	__builtin_memcpy(e->src_addr, info.src_addr, sizeof(e->src_addr));
 	__builtin_memcpy(e->dst_addr, info.dst_addr, sizeof(e->dst_addr));
-	__builtin_memcpy(e->ifname, ifname, sizeof(e->ifname));
+	__builtin_memcpy(e->ifname, ifname_words, sizeof(e->ifname));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 
 	/* Copy headers from the MAC header when there is one, else from L3. */
@@ -390,12 +422,19 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	e->flags = flags;
 
 	/*
-	 * Waking userspace per event costs more than the event itself; it polls
-	 * on a short timer and is woken early only when the ring fills up.
+	 * Waking userspace per event costs more than the event itself; it polls on a short
+	 * timer and is woken early only every wakeup_events events per CPU. A per-CPU count,
+	 * not bpf_ringbuf_query(): that reads the consumer position, a cache line userspace
+	 * keeps writing from the other core.
 	 */
-	__u64 wake = BPF_RB_NO_WAKEUP;
-	if (cfg.wakeup_bytes == 0 || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg.wakeup_bytes)
-		wake = BPF_RB_FORCE_WAKEUP;
+	__u64 wake = BPF_RB_FORCE_WAKEUP;
+	__u64 *unwoken_events = bpf_map_lookup_elem(&unwoken, &zero);
+	if (unwoken_events && cfg.wakeup_events > 0) {
+		if (++*unwoken_events < cfg.wakeup_events)
+			wake = BPF_RB_NO_WAKEUP;
+		else
+			*unwoken_events = 0;
+	}
 	bpf_ringbuf_submit(e, wake);
 	return 0;
 }

@@ -207,8 +207,11 @@ public sealed unsafe partial class DropCapture : IDisposable
             throw new KernelFeatureException("the BPF object's .rodata does not hold struct load_config");
         var span = new Span<byte>(value, MapLayouts.LoadConfigSize);
         BinaryPrimitives.WriteUInt32LittleEndian(span[MapLayouts.LoadSnapLen..], (uint)options.SnapLength);
-        // Wake the reader early once an eighth of the ring is pending; otherwise it polls on a short timer.
-        BinaryPrimitives.WriteUInt32LittleEndian(span[MapLayouts.LoadWakeupBytes..], (uint)(options.RingSizeBytes / 8));
+        // Wake the reader early once about an eighth of the ring is pending (counted per CPU);
+        // otherwise it polls on a short timer.
+        int recordSize = DropEventLayout.Size + options.SnapLength + 8;
+        int perCpu = Math.Max(1, options.RingSizeBytes / 8 / recordSize / Math.Max(1, Environment.ProcessorCount));
+        BinaryPrimitives.WriteUInt32LittleEndian(span[MapLayouts.LoadWakeupEvents..], (uint)perCpu);
     }
 
     private static string ProgramName(AttachMode mode) => mode switch

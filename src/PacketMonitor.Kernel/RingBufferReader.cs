@@ -18,19 +18,24 @@ public enum RingReaderKind
 
 /// <summary>
 /// Drains the kernel's ring buffer on a dedicated thread: each record is decoded in place
-/// (no copy of the raw record) and offered to a bounded channel with TryWrite, so a slow
-/// consumer costs events (counted), never kernel time. The kernel wakes this thread only when
-/// an eighth of the ring is pending; otherwise it polls every <see cref="PollIntervalMs"/>
-/// milliseconds, which keeps wakeups per event near zero.
+/// (no copy of the raw record), and each pass over the ring is offered as one batch to a
+/// bounded channel with TryWrite, so a slow consumer costs events (counted), never kernel
+/// time, and the consumer wakes once per batch rather than once per event. The kernel wakes
+/// this thread only when an eighth of the ring is pending; otherwise it polls every
+/// <see cref="PollIntervalMs"/> milliseconds, which keeps wakeups per event near zero.
 /// </summary>
 public sealed unsafe class RingBufferReader : IDisposable
 {
     public const int PollIntervalMs = 10;
 
+    /// <summary>Largest batch handed on at once (a pass over a full ring is split).</summary>
+    public const int MaxBatch = 4096;
+
     private readonly RingBufferHandle? _ring;
     private readonly MappedRing? _mapped;
     private readonly DropEventDecoder _decoder;
-    private readonly ChannelWriter<DropEvent> _output;
+    private readonly ChannelWriter<IReadOnlyList<DropEvent>> _output;
+    private List<DropEvent> _batch = new(256);
     private readonly Thread _thread;
     private GCHandle _self;
     private volatile bool _stopping;
@@ -38,7 +43,7 @@ public sealed unsafe class RingBufferReader : IDisposable
     private long _queueFull;
     private long _malformed;
 
-    internal RingBufferReader(DropCapture capture, DropEventDecoder decoder, ChannelWriter<DropEvent> output, RingReaderKind kind)
+    internal RingBufferReader(DropCapture capture, DropEventDecoder decoder, ChannelWriter<IReadOnlyList<DropEvent>> output, RingReaderKind kind)
     {
         _decoder = decoder;
         _output = output;
@@ -60,7 +65,7 @@ public sealed unsafe class RingBufferReader : IDisposable
 
     /// <summary>Creates a reader decoding with the given resolvers; call <see cref="Start"/> to begin.</summary>
     public static RingBufferReader Create(DropCapture capture, IReasonNames reasons, ISymbolResolver symbols,
-        WallClock clock, ChannelWriter<DropEvent> output, RingReaderKind kind = RingReaderKind.Mapped)
+        WallClock clock, ChannelWriter<IReadOnlyList<DropEvent>> output, RingReaderKind kind = RingReaderKind.Mapped)
     {
         ArgumentNullException.ThrowIfNull(capture);
         ArgumentNullException.ThrowIfNull(clock);
@@ -70,7 +75,7 @@ public sealed unsafe class RingBufferReader : IDisposable
     /// <summary>Events decoded and handed on.</summary>
     public long Received => Interlocked.Read(ref _received);
 
-    /// <summary>Events dropped because the output channel was full.</summary>
+    /// <summary>Events dropped because the output channel was full (counted per event, not per batch).</summary>
     public long QueueFull => Interlocked.Read(ref _queueFull);
 
     /// <summary>Records that failed validation (should stay 0).</summary>
@@ -80,28 +85,46 @@ public sealed unsafe class RingBufferReader : IDisposable
 
     private void Run()
     {
-        if (_mapped is not null)
+        while (!_stopping)
         {
-            while (!_stopping)
-            {
-                if (_mapped.Drain(this, static (reader, record) => reader.Handle(record)) == 0)
-                    _mapped.Wait(PollIntervalMs);
-            }
-            _mapped.Drain(this, static (reader, record) => reader.Handle(record)); // what was submitted before stop
+            int handed = DrainOnce();
+            if (handed == 0)
+                Wait();
         }
+        DrainOnce(); // what was submitted before stop
+        _output.TryComplete();
+    }
+
+    /// <summary>One pass over the ring; publishes what it decoded as a batch. Returns records seen.</summary>
+    private int DrainOnce()
+    {
+        int records = _mapped is not null
+            ? _mapped.Drain(this, static (reader, record) => reader.Handle(record))
+            : Math.Max(0, Interop.ring_buffer__consume(_ring!));
+        Publish();
+        return records;
+    }
+
+    private void Wait()
+    {
+        if (_mapped is not null)
+            _mapped.Wait(PollIntervalMs);
+        else
+            _ = Interop.ring_buffer__poll(_ring!, PollIntervalMs); // consumes too when woken
+        Publish();
+    }
+
+    private void Publish()
+    {
+        if (_batch.Count == 0)
+            return;
+        if (_output.TryWrite(_batch))
+            _batch = new List<DropEvent>(Math.Min(MaxBatch, Math.Max(256, _batch.Count)));
         else
         {
-            while (!_stopping)
-            {
-                int result = Interop.ring_buffer__poll(_ring!, PollIntervalMs);
-                if (result == 0)
-                    _ = Interop.ring_buffer__consume(_ring!);
-                else if (result < 0 && result != -4) // -EINTR: a signal, just poll again
-                    break;
-            }
-            _ = Interop.ring_buffer__consume(_ring!);
+            _queueFull += _batch.Count;
+            _batch.Clear();
         }
-        _output.TryComplete();
     }
 
     /// <summary>Stops polling after draining what is in the ring; waits for the thread.</summary>
@@ -122,8 +145,9 @@ public sealed unsafe class RingBufferReader : IDisposable
             return;
         }
         _received++;
-        if (!_output.TryWrite(dropEvent))
-            _queueFull++;
+        _batch.Add(dropEvent);
+        if (_batch.Count >= MaxBatch)
+            Publish();
     }
 
     [UnmanagedCallersOnly]

@@ -67,10 +67,10 @@ public static class EventJsonWriter
 
         // Fixed shape "2026-11-27T17:40:01.123456Z"; WriteString(DateTimeOffset) would trim digits and print +00:00.
         Span<byte> utf8 = stackalloc byte[128]; // timestamp, then the longest IPv6 text (65)
-        e.Timestamp.UtcDateTime.TryFormat(utf8, out int n, "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'");
+        Iso8601.TryFormatUtf8(e.Timestamp, utf8);
 
         w.WriteStartObject();
-        w.WriteString(Timestamp, utf8[..n]);
+        w.WriteString(Timestamp, utf8[..Iso8601.Length]);
         w.WriteString(Reason, e.Reason);
         w.WriteNumber(ReasonCode, e.ReasonCode);
         w.WriteString(Location, e.Location);

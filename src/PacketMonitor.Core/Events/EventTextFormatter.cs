@@ -66,7 +66,12 @@ public static class EventTextFormatter
         var d = destination;
         int n;
 
-        if (!d.TryWrite(Inv, $"[{e.Timestamp.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'}] PID: {e.Pid}, COMM: {e.Comm}\n  ", out n))
+        if (d.Length < Iso8601.Length + 1)
+            return false;
+        d[0] = '[';
+        Iso8601.TryFormat(e.Timestamp, d[1..]);
+        d = d[(Iso8601.Length + 1)..];
+        if (!d.TryWrite(Inv, $"] PID: {e.Pid}, COMM: {e.Comm}\n  ", out n))
             return false;
         d = d[n..];
 

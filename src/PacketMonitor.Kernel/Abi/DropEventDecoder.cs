@@ -27,6 +27,10 @@ internal sealed class DropEventDecoder(
     private readonly NameCache _comms = new();
     private readonly NameCache _ifnames = new();
 
+    // The same few drop sites repeat at high rates: remember their symbol text (bounded).
+    private readonly Dictionary<ulong, string> _locations = [];
+    private const int LocationCacheCapacity = 4096;
+
     public bool TryDecode(ReadOnlySpan<byte> record, [NotNullWhen(true)] out DropEvent? dropEvent)
     {
         dropEvent = null;
@@ -79,7 +83,7 @@ internal sealed class DropEventDecoder(
             Reason = reasons.NameOf(reason),
             ReasonCode = reason,
             LocationAddress = location,
-            Location = symbols.Resolve(location),
+            Location = LocationOf(location),
             Family = family,
             EtherType = etherType,
             IpProtocol = ipProto,
@@ -109,6 +113,17 @@ internal sealed class DropEventDecoder(
     /// Interns the 16-byte kernel names (comm, ifname): a handful of values (swapper/N, ksoftirqd/N,
     /// eth0...) cover almost every event, so decoding and allocating each time would be waste.
     /// </summary>
+    private string LocationOf(ulong address)
+    {
+        if (_locations.TryGetValue(address, out var text))
+            return text;
+        if (_locations.Count >= LocationCacheCapacity)
+            _locations.Clear();
+        text = symbols.Resolve(address);
+        _locations.Add(address, text);
+        return text;
+    }
+
     private sealed class NameCache
     {
         // Bounded so a stream of distinct names (e.g. a fork bomb of random comms) cannot grow it;

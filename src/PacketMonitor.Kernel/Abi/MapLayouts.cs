@@ -27,7 +27,7 @@ internal static class MapLayouts
     // struct load_config (.rodata)
     public const int LoadConfigSize = 8;
     public const int LoadSnapLen = 0;
-    public const int LoadWakeupBytes = 4;
+    public const int LoadWakeupEvents = 4;
 
     // enum loss_slot
     public const uint LossRingbufFull = 0;
@@ -51,6 +51,6 @@ internal static class MapLayouts
         ("filter_config", "port", FilterPort), ("filter_config", "protocol", FilterProtocol),
         ("filter_config", "host_family", FilterHostFamily), ("filter_config", "host_addr", FilterHostAddr),
         ("filter_config", "host_mask", FilterHostMask), ("filter_config", "ifname", FilterIfname),
-        ("load_config", "snap_len", LoadSnapLen), ("load_config", "wakeup_bytes", LoadWakeupBytes),
+        ("load_config", "snap_len", LoadSnapLen), ("load_config", "wakeup_events", LoadWakeupEvents),
     ];
 }

@@ -18,8 +18,8 @@ namespace PacketMonitor.Cli.Commands;
 /// </summary>
 public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter stderr)
 {
-    /// <summary>Room for about a second of events at full rate between the reader and the writer.</summary>
-    private const int QueueCapacity = 1 << 18;
+    /// <summary>Batches queued between the reader and the writer (a batch is one pass over the ring, up to 4096 events).</summary>
+    private const int QueueBatches = 64;
 
     public async Task<int> RunAsync(WatchSettings settings, CancellationToken cancel)
     {
@@ -49,33 +49,30 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
 
         long written = 0;
         RingBufferReader? reader = null;
-        try
+        switch (settings.Output)
         {
-            switch (settings.Output)
-            {
-                case OutputMode.Text or OutputMode.Json:
-                    var symbols = KallsymsTable.Load();
-                    var channel = Channel.CreateBounded<DropEvent>(new BoundedChannelOptions(QueueCapacity)
-                    {
-                        SingleReader = true,
-                        SingleWriter = true,
-                        FullMode = BoundedChannelFullMode.Wait, // TryWrite fails (and counts) instead of waiting
-                    });
-                    reader = RingBufferReader.Create(capture, reasons, symbols, KernelClock.Sample(), channel.Writer, settings.RingReader);
-                    reader.Start();
-                    written = await WriteEventsAsync(channel.Reader, settings, stop);
-                    break;
-                case OutputMode.Summary:
-                    await PrintSummariesAsync(capture, reasons, stop.Token);
-                    break;
-                default:
-                    await WaitAsync(stop.Token);
-                    break;
-            }
-        }
-        finally
-        {
-            reader?.Stop();
+            case OutputMode.Text or OutputMode.Json:
+                var symbols = KallsymsTable.Load();
+                var channel = Channel.CreateBounded<IReadOnlyList<DropEvent>>(new BoundedChannelOptions(QueueBatches)
+                {
+                    SingleReader = true,
+                    SingleWriter = true,
+                    FullMode = BoundedChannelFullMode.Wait, // TryWrite fails (and counts) instead of waiting
+                });
+                reader = RingBufferReader.Create(capture, reasons, symbols, KernelClock.Sample(), channel.Writer, settings.RingReader);
+                reader.Start();
+                var writing = WriteEventsAsync(channel.Reader, settings);
+                await Task.WhenAny(writing, WaitAsync(stop.Token));
+                // Stop reading (what is in the ring is drained into the queue), then let the writer finish the queue.
+                reader.Stop();
+                written = await writing;
+                break;
+            case OutputMode.Summary:
+                await PrintSummariesAsync(capture, reasons, stop.Token);
+                break;
+            default:
+                await WaitAsync(stop.Token);
+                break;
         }
 
         // Counters are read while still attached, then the program is detached by Dispose.
@@ -97,52 +94,50 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>Writes events until stopped; flushes whenever the queue runs empty. Returns the number written.</summary>
-    private async Task<long> WriteEventsAsync(ChannelReader<DropEvent> events, WatchSettings settings, CancellationTokenSource stop)
+    /// <summary>
+    /// Writes events until the queue completes (after stop), --count is reached or stdout closes;
+    /// flushes whenever the queue runs empty. Returns the number written.
+    /// </summary>
+    private async Task<long> WriteEventsAsync(ChannelReader<IReadOnlyList<DropEvent>> batches, WatchSettings settings)
     {
+        await Task.Yield(); // run on the thread pool, not on the caller's stack
         long written = 0;
         long limit = settings.Count ?? long.MaxValue;
         bool json = settings.Output == OutputMode.Json;
-        using var buffered = new BufferedStream(rawStdout, 1 << 16);
-        using var jsonWriter = new Utf8JsonWriter(buffered, EventJsonWriter.LineOptions);
-        using var text = new StreamWriter(buffered, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
         try
         {
-            while (written < limit && await events.WaitToReadAsync(stop.Token))
+            // Disposal flushes too, so it stays inside the try: a closed stdout must not throw.
+            using var buffered = new BufferedStream(rawStdout, 1 << 16);
+            using var jsonWriter = new Utf8JsonWriter(buffered, EventJsonWriter.LineOptions);
+            using var text = new StreamWriter(buffered, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
+            while (written < limit && await batches.WaitToReadAsync())
             {
-                while (written < limit && events.TryRead(out var e))
+                while (written < limit && batches.TryRead(out var batch))
                 {
-                    if (json)
+                    for (int i = 0; i < batch.Count && written < limit; i++, written++)
                     {
-                        EventJsonWriter.Write(jsonWriter, e);
-                        jsonWriter.Flush();
-                        buffered.WriteByte((byte)'\n');
-                        jsonWriter.Reset(buffered);
+                        if (json)
+                        {
+                            EventJsonWriter.Write(jsonWriter, batch[i]);
+                            jsonWriter.Flush();
+                            buffered.WriteByte((byte)'\n');
+                            jsonWriter.Reset(buffered);
+                        }
+                        else
+                        {
+                            EventTextFormatter.Write(text, batch[i]);
+                        }
                     }
-                    else
-                    {
-                        EventTextFormatter.Write(text, e);
-                    }
-                    written++;
                 }
                 if (!json)
                     await text.FlushAsync(CancellationToken.None);
                 await buffered.FlushAsync(CancellationToken.None);
             }
         }
-        catch (OperationCanceledException) { }
         catch (IOException)
         {
             // stdout closed (e.g. piped into `head`): stop quietly.
         }
-        try
-        {
-            if (!json)
-                await text.FlushAsync(CancellationToken.None);
-            await buffered.FlushAsync(CancellationToken.None);
-        }
-        catch (IOException) { }
-        await stop.CancelAsync();
         return written;
     }
 

@@ -14,7 +14,7 @@ internal sealed class LiveCapture : IDisposable
     private static readonly Lazy<DropReasonTable> SharedReasons = new(() => DropReasonTable.Load(NullLogger.Instance));
     private static readonly Lazy<KallsymsTable> SharedSymbols = new(() => KallsymsTable.Load());
 
-    private readonly Channel<DropEvent> _channel = Channel.CreateUnbounded<DropEvent>();
+    private readonly Channel<IReadOnlyList<DropEvent>> _channel = Channel.CreateUnbounded<IReadOnlyList<DropEvent>>();
     private readonly List<DropEvent> _events = [];
 
     public LiveCapture(EventFilter filter, AttachMode attach = AttachMode.Auto, int ringSize = 1 << 22,
@@ -39,8 +39,8 @@ internal sealed class LiveCapture : IDisposable
     {
         get
         {
-            while (_channel.Reader.TryRead(out var e))
-                _events.Add(e);
+            while (_channel.Reader.TryRead(out var batch))
+                _events.AddRange(batch);
             return _events;
         }
     }
