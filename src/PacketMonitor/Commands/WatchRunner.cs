@@ -68,7 +68,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
                 written = await writing;
                 break;
             case OutputMode.Summary:
-                await PrintSummariesAsync(capture, reasons, stop.Token);
+                await PrintSummariesAsync(() => Scoped(capture.ReadCounters(), settings), reasons, stop.Token);
                 break;
             default:
                 await WaitAsync(stop.Token);
@@ -76,7 +76,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         }
 
         // Counters are read while still attached, then the program is detached by Dispose.
-        var counters = capture.ReadCounters();
+        var counters = Scoped(capture.ReadCounters(), settings);
         var losses = capture.ReadKernelLosses() with { QueueFull = (ulong)(reader?.QueueFull ?? 0) };
         await stderr.WriteAsync(SummaryText.Final(counters, losses, reasons, reader?.Received, written,
             settings.Output is OutputMode.Text or OutputMode.Json));
@@ -84,6 +84,15 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         reader?.Dispose();
         return (int)ExitCode.Ok;
     }
+
+    /// <summary>
+    /// With --netns the totals are that namespace's (the counters are keyed by namespace);
+    /// otherwise every drop on the machine. The other filters select events, not totals.
+    /// </summary>
+    private static CounterSnapshot Scoped(CounterSnapshot all, WatchSettings settings) =>
+        settings.Capture.Filter.Netns is uint netns
+            ? all with { Entries = all.Entries.Where(e => e.Netns == netns).ToList() }
+            : all;
 
     private static async Task WaitAsync(CancellationToken token)
     {
@@ -142,15 +151,15 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
     }
 
     /// <summary>Once a second: drops/s and totals by reason, protocol and interface from the exact counters.</summary>
-    private async Task PrintSummariesAsync(DropCapture capture, IReasonNames reasons, CancellationToken token)
+    private async Task PrintSummariesAsync(Func<CounterSnapshot> read, IReasonNames reasons, CancellationToken token)
     {
-        var previous = capture.ReadCounters();
+        var previous = read();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         try
         {
             while (await timer.WaitForNextTickAsync(token))
             {
-                var now = capture.ReadCounters();
+                var now = read();
                 await stdout.WriteAsync(SummaryText.Periodic(previous, now, reasons));
                 await stdout.FlushAsync(CancellationToken.None);
                 previous = now;

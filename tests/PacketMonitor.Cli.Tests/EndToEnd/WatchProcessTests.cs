@@ -76,6 +76,28 @@ public sealed class WatchProcessTests
         Assert.Contains("Reason: NO_SOCKET", monitor.Stdout, StringComparison.Ordinal);
         Assert.Contains("Drops by reason", monitor.Stderr, StringComparison.Ordinal);
         Assert.Matches(@"events: received 1, written 1, lost ring_full 0, lost queue_full 0", monitor.Stderr);
+        Assert.Matches(@"drops: total 1, bytes \d+\n", monitor.Stderr); // this namespace's drops only
+    }
+
+    [Fact]
+    public async Task WatchSummary_PrintsExactTotalsByReasonOnceASecond()
+    {
+        KernelTest.RequireRoot();
+        using var ns = new NetworkNamespace();
+        using var monitor = new MonitorProcess("watch", "--summary", "--netns", ns.Name, "--duration", "3s");
+        await monitor.WaitAttachedAsync();
+        using var sender = ns.UdpSocket(IPAddress.Loopback);
+        for (int i = 0; i < 5; i++)
+            sender.SendTo(new byte[8], new IPEndPoint(IPAddress.Loopback, 9));
+
+        Assert.Equal(0, await monitor.WaitExitAsync(TimeSpan.FromSeconds(20)));
+
+        var blocks = monitor.Stdout.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.InRange(blocks.Length, 2, 4); // one a second for 3 s
+        Assert.Matches(@"total: 5\n", blocks[^1]);
+        Assert.Matches(@"reason +NO_SOCKET \(\d+\) +\d+/s +5\n", blocks[^1]);
+        Assert.Matches(@"protocol +UDP +\d+/s +5\n", blocks[^1]);
+        Assert.Contains("events: off (counters only)", monitor.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
