@@ -28,6 +28,7 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 DEB_PACKAGES := clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev gcc make bpftool nftables iproute2 procps
 
 BPF_SOURCES := $(wildcard bpf/*.c bpf/*.h)
+TEST_PROJECTS := $(wildcard tests/*/*.Tests.csproj)
 CS_SOURCES  := $(shell find src -name '*.cs' -o -name '*.csproj' 2>/dev/null) Directory.Build.props Directory.Packages.props
 
 .PHONY: all bpf user generate-vmlinux install uninstall clean help deps check-dotnet run test tracefs bench
@@ -86,7 +87,10 @@ run: deps all tracefs ## Set up, build and start the monitor (RUN_ARGS="watch --
 
 test: deps all tracefs ## Set up, build and run every test (kernel tests need root)
 	@rm -rf $(BUILD)/test-results
-	@status=0; $(DOTNET) test PacketMonitor.sln -c Release --nologo --logger trx --results-directory $(BUILD)/test-results -- RunConfiguration.TreatNoTestsAsError=false || status=$$?; \
+	@status=0; for project in $(TEST_PROJECTS); do \
+	  name=$$(basename $$project .csproj); \
+	  $(DOTNET) test $$project -c Release --nologo --logger "trx;LogFileName=$$name.trx" --results-directory $(BUILD)/test-results || status=$$?; \
+	done; \
 	scripts/test-summary.sh $(BUILD)/test-results; exit $$status
 
 bench: all ## Drop-generator benchmark (see bench/README.md)

@@ -12,5 +12,5 @@ fi
 # Each TRX has one <Counters total= executed= passed= failed= ... notExecuted= .../> element.
 cat "${files[@]}" | grep -o '<Counters [^>]*>' | awk '
   function attr(name,   m) { if (match($0, name "=\"[0-9]+\"")) { m = substr($0, RSTART, RLENGTH); gsub(/[^0-9]/, "", m); return m + 0 } return 0 }
-  { passed += attr("passed"); failed += attr("failed") + attr("error") + attr("timeout") + attr("aborted"); skipped += attr("notExecuted") }
+  { passed += attr("passed"); failed += attr("failed") + attr("error") + attr("timeout") + attr("aborted"); skipped += attr("total") - attr("executed") }
   END { printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, skipped }'
