@@ -25,7 +25,7 @@ export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
 # Debian packages the build, the monitor and the tests need.
-DEB_PACKAGES := clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev gcc make bpftool nftables iproute2 procps
+DEB_PACKAGES := clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev gcc make bpftool nftables iproute2 procps util-linux jq
 
 BPF_SOURCES := $(wildcard bpf/*.c bpf/*.h)
 TEST_PROJECTS := $(wildcard tests/*/*.Tests.csproj)
@@ -93,7 +93,7 @@ test: deps all tracefs ## Set up, build and run every test (kernel tests need ro
 	done; \
 	scripts/test-summary.sh $(BUILD)/test-results; exit $$status
 
-bench: all ## Drop-generator benchmark (see bench/README.md)
+bench: deps all ## Drop-generator benchmark (see bench/README.md)
 	bench/run.sh
 
 help: ## Show the targets

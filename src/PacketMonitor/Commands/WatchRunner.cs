@@ -18,8 +18,11 @@ namespace PacketMonitor.Cli.Commands;
 /// </summary>
 public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter stderr)
 {
-    /// <summary>Batches queued between the reader and the writer (a batch is one pass over the ring, up to 4096 events).</summary>
-    private const int QueueBatches = 64;
+    /// <summary>
+    /// Events queued between the reader and the writer: about a second at the highest rates
+    /// measured here (roughly 100 MB at most), so a writer starved of CPU for a moment loses nothing.
+    /// </summary>
+    private const int QueueEvents = 256 * 1024;
 
     public async Task<int> RunAsync(WatchSettings settings, CancellationToken cancel)
     {
@@ -53,15 +56,10 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         {
             case OutputMode.Text or OutputMode.Json:
                 var symbols = KallsymsTable.Load();
-                var channel = Channel.CreateBounded<IReadOnlyList<DropEvent>>(new BoundedChannelOptions(QueueBatches)
-                {
-                    SingleReader = true,
-                    SingleWriter = true,
-                    FullMode = BoundedChannelFullMode.Wait, // TryWrite fails (and counts) instead of waiting
-                });
-                reader = RingBufferReader.Create(capture, reasons, symbols, KernelClock.Sample(), channel.Writer, settings.RingReader);
+                var queue = new EventBacklog(QueueEvents);
+                reader = RingBufferReader.Create(capture, reasons, symbols, KernelClock.Sample(), queue.Writer, settings.RingReader);
                 reader.Start();
-                var writing = WriteEventsAsync(channel.Reader, settings);
+                var writing = WriteEventsAsync(queue, settings);
                 await Task.WhenAny(writing, WaitAsync(stop.Token));
                 // Stop reading (what is in the ring is drained into the queue), then let the writer finish the queue.
                 reader.Stop();
@@ -107,7 +105,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
     /// Writes events until the queue completes (after stop), --count is reached or stdout closes;
     /// flushes whenever the queue runs empty. Returns the number written.
     /// </summary>
-    private async Task<long> WriteEventsAsync(ChannelReader<IReadOnlyList<DropEvent>> batches, WatchSettings settings)
+    private async Task<long> WriteEventsAsync(EventBacklog queue, WatchSettings settings)
     {
         await Task.Yield(); // run on the thread pool, not on the caller's stack
         long written = 0;
@@ -119,10 +117,12 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
             using var buffered = new BufferedStream(rawStdout, 1 << 16);
             using var jsonWriter = new Utf8JsonWriter(buffered, EventJsonWriter.LineOptions);
             using var text = new StreamWriter(buffered, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
+            var batches = queue.Reader;
             while (written < limit && await batches.WaitToReadAsync())
             {
                 while (written < limit && batches.TryRead(out var batch))
                 {
+                    queue.Release(batch.Count);
                     for (int i = 0; i < batch.Count && written < limit; i++, written++)
                     {
                         if (json)
