@@ -11,14 +11,7 @@ internal static class AbiStructs
 {
     public const string ResourceName = "packet_monitor.bpf.o";
 
-    private static readonly Lazy<byte[]> ObjectBytes = new(() =>
-    {
-        using var stream = typeof(DropEventLayout).Assembly.GetManifestResourceStream(ResourceName)
-            ?? throw new InvalidOperationException($"resource {ResourceName} is not embedded in PacketMonitor.Kernel");
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    });
+    private static readonly Lazy<byte[]> ObjectBytes = new(DropCapture.EmbeddedObject);
 
     private static readonly Lazy<BtfReader> ObjectBtf = new(() =>
         BtfReader.Parse(ElfSections.Read(ObjectBytes.Value, ".BTF") ?? throw new InvalidOperationException($"{ResourceName} has no .BTF section")));
