@@ -1,0 +1,89 @@
+using System.Net;
+using PacketMonitor.Core.Events;
+
+namespace PacketMonitor.Core.Monitoring;
+
+/// <summary>What a query of recent events asks for; null fields match everything.</summary>
+public sealed record EventQuery
+{
+    public int Limit { get; init; } = 100;
+    public string? Reason { get; init; }
+    public byte? Protocol { get; init; }
+    public IPNetwork? Host { get; init; }
+    public ushort? Port { get; init; }
+    public string? Interface { get; init; }
+    public DateTimeOffset? Since { get; init; }
+
+    public bool Matches(DropEvent e) =>
+        (Reason is null || string.Equals(e.Reason, Reason, StringComparison.OrdinalIgnoreCase))
+        && (Protocol is null || e.IpProtocol == Protocol)
+        && (Host is null || (e.SourceAddress is { } s && Host.Value.Contains(s)) || (e.DestinationAddress is { } d && Host.Value.Contains(d)))
+        && (Port is null || e.SourcePort == Port || e.DestinationPort == Port)
+        && (Interface is null || string.Equals(e.Ifname, Interface, StringComparison.Ordinal))
+        && (Since is null || e.Timestamp >= Since);
+}
+
+/// <summary>The last N events in memory, each with a sequence number; thread-safe, newest first on query.</summary>
+public sealed class RecentEvents(int capacity = RecentEvents.DefaultCapacity)
+{
+    public const int DefaultCapacity = 10_000;
+
+    private readonly (long Id, DropEvent Event)[] _ring = new (long, DropEvent)[capacity];
+    private readonly Lock _gate = new();
+    private long _next;
+
+    public int Capacity => _ring.Length;
+
+    /// <summary>Sequence number the next event will get; ids start at 1.</summary>
+    public long LastId { get { lock (_gate) return _next; } }
+
+    public void Add(IReadOnlyList<DropEvent> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        lock (_gate)
+        {
+            foreach (var e in batch)
+            {
+                _next++;
+                _ring[_next % _ring.Length] = (_next, e);
+            }
+        }
+    }
+
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            Array.Clear(_ring);
+            _next = 0;
+        }
+    }
+
+    /// <summary>Matching events, newest first, at most <see cref="EventQuery.Limit"/>.</summary>
+    public IReadOnlyList<(long Id, DropEvent Event)> Query(EventQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var result = new List<(long, DropEvent)>(Math.Min(query.Limit, 256));
+        lock (_gate)
+        {
+            long oldest = Math.Max(1, _next - _ring.Length + 1);
+            for (long id = _next; id >= oldest && result.Count < query.Limit; id--)
+            {
+                var entry = _ring[id % _ring.Length];
+                if (entry.Event is not null && entry.Id == id && query.Matches(entry.Event))
+                    result.Add(entry);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>One event by id, if it is still in memory.</summary>
+    public DropEvent? Find(long id)
+    {
+        lock (_gate)
+        {
+            var entry = _ring[id % _ring.Length];
+            return id > 0 && entry.Id == id ? entry.Event : null;
+        }
+    }
+}
