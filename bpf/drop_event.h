@@ -56,6 +56,7 @@ struct drop_event {
 /*
  * Exact counters: per-CPU hash, bumped for every drop before any filter.
  * Keyed by namespace too: ifindex numbers repeat across network namespaces.
+ * One key for all breakdowns keeps it to one map update per drop.
  */
 struct counter_key {
 	__u32 reason;
@@ -63,6 +64,7 @@ struct counter_key {
 	__u32 netns;
 	__u8 ip_proto;
 	__u8 pad[3];
+	__u64 location; /* where it was dropped: breaks NOT_SPECIFIED down by function */
 };
 
 struct counter_value {

@@ -110,9 +110,10 @@ static __always_inline void inc_loss(__u32 slot)
 }
 
 static __always_inline void count_drop(__u32 reason, __u32 ifindex, __u32 netns, __u8 ip_proto,
-				       __u32 bytes)
+				       __u64 location, __u32 bytes)
 {
-	struct counter_key key = { .reason = reason, .ifindex = ifindex, .netns = netns, .ip_proto = ip_proto };
+	struct counter_key key = { .reason = reason, .ifindex = ifindex, .netns = netns,
+				   .ip_proto = ip_proto, .location = location };
 	struct counter_value *value = bpf_map_lookup_elem(&counters, &key);
 	if (!value) {
 		struct counter_value zero = {};
@@ -344,7 +345,7 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 		parse_packet(head, network_header, tail, &info);
 
 	/* 3. Exact counters: every drop, before filters and ring reservation. */
-	count_drop(reason, ifindex, netns, info.ip_proto, skb_len);
+	count_drop(reason, ifindex, netns, info.ip_proto, (__u64)location, skb_len);
 
 	/* 4. Filters (run-time configuration). */
 	__u32 zero = 0;

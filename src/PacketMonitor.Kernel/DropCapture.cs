@@ -367,7 +367,8 @@ public sealed unsafe partial class DropCapture : IDisposable
                     k[MapLayouts.CounterKeyIpProto],
                     BinaryPrimitives.ReadUInt32LittleEndian(k[MapLayouts.CounterKeyIfindex..]),
                     BinaryPrimitives.ReadUInt32LittleEndian(k[MapLayouts.CounterKeyNetns..]),
-                    packets, bytes));
+                    packets, bytes,
+                    BinaryPrimitives.ReadUInt64LittleEndian(k[MapLayouts.CounterKeyLocation..])));
             }
         }
         return new CounterSnapshot(DateTimeOffset.UtcNow, entries);

@@ -1,7 +1,7 @@
 namespace PacketMonitor.Core.Counters;
 
-/// <summary>Exact drop totals for one (reason, L4 protocol, interface, namespace) key, summed over CPUs.</summary>
-public readonly record struct CounterEntry(uint ReasonCode, byte IpProtocol, uint Ifindex, uint Netns, ulong Packets, ulong Bytes);
+/// <summary>Exact drop totals for one (reason, L4 protocol, interface, namespace, kernel location) key, summed over CPUs.</summary>
+public readonly record struct CounterEntry(uint ReasonCode, byte IpProtocol, uint Ifindex, uint Netns, ulong Packets, ulong Bytes, ulong Location = 0);
 
 /// <summary>Where events went missing (drops themselves are always counted exactly).</summary>
 public sealed record EventLosses

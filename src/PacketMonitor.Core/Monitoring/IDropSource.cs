@@ -26,8 +26,8 @@ public interface IActiveCapture : IDisposable
     /// <summary>Exact counters since this capture started.</summary>
     CounterSnapshot ReadCounters();
 
-    /// <summary>Exact drops by (reason, kernel location) since this capture started.</summary>
-    IReadOnlyList<LocationCount> ReadLocations();
+    /// <summary>Exact drops by (reason, kernel location) in a snapshot, with the locations' symbols.</summary>
+    IReadOnlyList<LocationCount> Locations(CounterSnapshot counters);
 
     /// <summary>Event losses inside the source (ring full, reader queue full, filtered).</summary>
     EventLosses ReadLosses();

@@ -177,7 +177,7 @@ public sealed partial class MonitorSession : IAsyncDisposable
     private StatsSnapshot UpdateStats(IActiveCapture capture, DateTimeOffset startedAt)
     {
         var counters = capture.ReadCounters();
-        var locations = capture.ReadLocations();
+        var locations = capture.Locations(counters);
         var sourceLosses = capture.ReadLosses();
         lock (_statsGate)
         {

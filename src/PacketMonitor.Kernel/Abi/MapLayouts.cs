@@ -4,11 +4,12 @@ namespace PacketMonitor.Kernel.Abi;
 internal static class MapLayouts
 {
     // struct counter_key
-    public const int CounterKeySize = 16;
+    public const int CounterKeySize = 24;
     public const int CounterKeyReason = 0;
     public const int CounterKeyIfindex = 4;
     public const int CounterKeyNetns = 8;
     public const int CounterKeyIpProto = 12;
+    public const int CounterKeyLocation = 16;
 
     // struct counter_value
     public const int CounterValueSize = 16;
@@ -47,6 +48,7 @@ internal static class MapLayouts
     [
         ("counter_key", "reason", CounterKeyReason), ("counter_key", "ifindex", CounterKeyIfindex),
         ("counter_key", "netns", CounterKeyNetns), ("counter_key", "ip_proto", CounterKeyIpProto),
+        ("counter_key", "location", CounterKeyLocation),
         ("filter_config", "flags", FilterFlags), ("filter_config", "netns", FilterNetns),
         ("filter_config", "port", FilterPort), ("filter_config", "protocol", FilterProtocol),
         ("filter_config", "host_family", FilterHostFamily), ("filter_config", "host_addr", FilterHostAddr),
