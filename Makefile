@@ -16,7 +16,7 @@ UNIT_DIR   ?= /etc/systemd/system
 ARCH_INC   := /usr/include/$(shell gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 CLANG      ?= clang
 LLVM_STRIP ?= llvm-strip
-RUN_ARGS   ?= watch
+RUN_ARGS   ?= serve
 
 # The .NET SDK may live outside root's PATH under sudo: look in the usual places.
 DOTNET ?= $(or $(shell command -v dotnet 2>/dev/null),$(wildcard /usr/share/dotnet/dotnet),$(wildcard /usr/lib/dotnet/dotnet),$(wildcard $(HOME)/.dotnet/dotnet),$(if $(SUDO_USER),$(wildcard $(shell getent passwd $(SUDO_USER) | cut -d: -f6)/.dotnet/dotnet)))
@@ -25,11 +25,11 @@ export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
 # Debian packages the build, the monitor and the tests need.
-DEB_PACKAGES := clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev gcc make bpftool nftables iproute2 procps util-linux jq
+DEB_PACKAGES := clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev gcc make bpftool nftables iproute2 procps util-linux jq chromium
 
 BPF_SOURCES := $(wildcard bpf/*.c bpf/*.h)
 TEST_PROJECTS := $(wildcard tests/*/*.Tests.csproj)
-CS_SOURCES  := $(shell find src -name '*.cs' -o -name '*.csproj' 2>/dev/null) Directory.Build.props Directory.Packages.props
+CS_SOURCES  := $(shell find src -path '*/node_modules' -prune -o -path '*/wwwroot' -prune -o \( -name '*.cs' -o -name '*.csproj' -o -path '*/frontend/src/*' -o -name 'package*.json' \) -print 2>/dev/null) Directory.Build.props Directory.Packages.props
 
 .PHONY: all bpf user generate-vmlinux install uninstall clean help deps check-dotnet run test tracefs bench
 
@@ -66,7 +66,7 @@ uninstall: ## Remove what install put in place
 	rm -rf $(LIB_DIR) $(PREFIX)/bin/packet-monitor $(UNIT_DIR)/packet-monitor.service
 
 clean: ## Remove build artifacts
-	rm -rf $(BUILD) src/*/bin src/*/obj tests/*/bin tests/*/obj
+	rm -rf $(BUILD) src/*/bin src/*/obj tests/*/bin tests/*/obj src/PacketMonitor.Web/wwwroot src/PacketMonitor.Web/frontend/node_modules
 
 deps: ## Install missing Debian packages (apt-get)
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
@@ -75,6 +75,10 @@ deps: ## Install missing Debian packages (apt-get)
 	  echo "installing:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "system packages: all present"; fi
+	@# The dashboard's front-end is built with npm; Debian's nodejs/npm only if none is installed.
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "npm missing -- run as root: sudo make deps"; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; fi
 
 check-dotnet:
 	@if [ -z "$(DOTNET)" ]; then echo "the .NET 10 SDK was not found: install it (https://learn.microsoft.com/dotnet/core/install/linux-debian) or set DOTNET=/path/to/dotnet"; exit 1; fi
@@ -82,7 +86,7 @@ check-dotnet:
 tracefs: # The classic-tracepoint fallback needs tracefs mounted.
 	@[ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
 
-run: deps all tracefs ## Set up, build and start the monitor (RUN_ARGS="watch --json" to change)
+run: deps all tracefs ## Set up, build and start the dashboard on http://127.0.0.1:5000 (RUN_ARGS="watch" for the terminal)
 	./$(BIN) $(RUN_ARGS)
 
 test: deps all tracefs ## Set up, build and run every test (kernel tests need root)

@@ -1,18 +1,67 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using PacketMonitor.Core.Monitoring;
+using PacketMonitor.Kernel;
+using PacketMonitor.Kernel.Btf;
+using PacketMonitor.Kernel.Symbols;
+using PacketMonitor.Web;
 
 namespace PacketMonitor.Cli.Commands;
 
-/// <summary>`packet-monitor serve`: the web dashboard (not part of this build yet).</summary>
+/// <summary>`packet-monitor serve`: the monitor session behind the web dashboard, REST API and live feed.</summary>
 public static class ServeCommand
 {
+    public static readonly Option<string> Listen = new("--listen") { Description = "Address to listen on (host:port)", DefaultValueFactory = _ => "127.0.0.1:5000", HelpName = "ADDR" };
+    public static readonly Option<string?> Token = new("--token") { Description = "Require this token for the page, API and live feed (needed to listen beyond loopback; or PACKET_MONITOR_TOKEN)", HelpName = "TOKEN" };
+    public static readonly Option<bool> Paused = new("--paused") { Description = "Start with monitoring stopped (start it from the dashboard)" };
+
     public static Command Create(TextWriter stderr)
     {
-        var command = new Command("serve", "Web dashboard on http://127.0.0.1:5000 (not built yet: use `watch`)");
-        command.SetAction(_ =>
+        var command = new Command("serve", "Web dashboard with live drops on http://127.0.0.1:5000, REST API and /metrics")
         {
-            stderr.WriteLine("packet-monitor: the web dashboard is not built yet; use `packet-monitor watch` (or `watch --summary`)");
-            return (int)ExitCode.Failure;
-        });
+            Listen, Token, Paused,
+            WatchCommand.Reason, WatchCommand.ExcludeReason, WatchCommand.Protocol, WatchCommand.Port, WatchCommand.Host,
+            WatchCommand.Interface, WatchCommand.Netns, WatchCommand.IncludeUnspecified, WatchCommand.RingSize,
+            WatchCommand.SnapLen, WatchCommand.Attach, WatchCommand.Verbose,
+        };
+        command.SetAction((result, token) => RunAsync(result, stderr, token));
         return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult result, TextWriter stderr, CancellationToken stop)
+    {
+        var settings = WatchCommand.Settings(result);
+        string listen = result.GetValue(Listen) ?? "127.0.0.1:5000";
+        string? token = result.GetValue(Token) ?? Environment.GetEnvironmentVariable("PACKET_MONITOR_TOKEN");
+        using var loggers = Logging.Create(stderr, settings.Verbose);
+        var logger = loggers.CreateLogger("packet-monitor");
+
+        var reasons = DropReasonTable.Load(logger);
+        var filter = settings.Capture.Filter;
+        foreach (var name in filter.Reasons.Concat(filter.ExcludeReasons))
+        {
+            if (!reasons.TryGetCode(name, out _))
+                throw new CliException($"unknown drop reason '{name}': `packet-monitor reasons` lists the reasons of this kernel");
+        }
+        var source = new KernelDropSource(settings.Capture, reasons, KallsymsTable.Load(), logger, settings.RingReader);
+        await using var session = new MonitorSession(source, TimeProvider.System, loggers.CreateLogger<MonitorSession>());
+        var app = DashboardServer.Build(session, new DashboardOptions
+        {
+            Listen = listen,
+            Token = token,
+            ReasonList = () => reasons.All.Select(r => (r.Code, r.Name)).ToList(),
+        });
+        if (!result.GetValue(Paused))
+        {
+            var status = await session.StartAsync(stop);
+            await stderr.WriteLineAsync($"packet-monitor: attached to skb:kfree_skb ({status.AttachMode})");
+        }
+        await stderr.WriteLineAsync($"packet-monitor: dashboard on http://{listen}/ ; Ctrl-C to stop");
+        await stderr.FlushAsync(CancellationToken.None);
+        await DashboardServer.RunAsync(app, stop);
+        await session.StopAsync(CancellationToken.None);
+        var stats = session.Stats;
+        await stderr.WriteLineAsync($"packet-monitor: stopped; drops: total {stats.TotalDrops}");
+        return (int)ExitCode.Ok;
     }
 }

@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Http;
+using PacketMonitor.Core.Events;
+using PacketMonitor.Core.Monitoring;
+
+namespace PacketMonitor.Web;
+
+/// <summary>
+/// Turns the query string of <c>GET /api/events</c> into an <see cref="EventQuery"/>. Unknown parameters
+/// are ignored; a bad value gives one line naming the parameter and what is wrong with it.
+/// </summary>
+internal static class EventQueryParser
+{
+    public const int DefaultLimit = 100;
+    public const int MaxLimit = 10_000;
+    public const int MaxReasonLength = 64;
+    public const int MaxInterfaceLength = 15; // IFNAMSIZ - 1
+
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+    private static readonly string[] Parameters = ["limit", "reason", "protocol", "host", "port", "interface", "since"];
+
+    private static readonly string[] SinceFormats =
+    [
+        "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK",
+        "yyyy-MM-dd'T'HH:mm:ssK",
+        "yyyy-MM-dd'T'HH:mmK",
+        "yyyy-MM-dd",
+    ];
+
+    public static bool TryParse(IQueryCollection query, out EventQuery result, out string error)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        result = new EventQuery { Limit = DefaultLimit };
+        foreach (var name in Parameters)
+        {
+            if (!query.TryGetValue(name, out var values))
+                continue;
+            if (values.Count > 1)
+                return Fail($"{name}: given {values.Count} times, give it once", out error);
+            string text = values[0] ?? "";
+            if (text.Length == 0)
+                return Fail($"{name}: empty value (leave the parameter out to match everything)", out error);
+            string? problem = name switch
+            {
+                "limit" => Limit(text, ref result),
+                "reason" => Reason(text, ref result),
+                "protocol" => Protocol(text, ref result),
+                "host" => Host(text, ref result),
+                "port" => Port(text, ref result),
+                "interface" => Interface(text, ref result),
+                _ => Since(text, ref result),
+            };
+            if (problem is not null)
+                return Fail($"{name}: '{Shown(text)}' {problem}", out error);
+        }
+        error = "";
+        return true;
+    }
+
+    private static bool Fail(string message, out string error)
+    {
+        error = message;
+        return false;
+    }
+
+    private static string? Limit(string text, ref EventQuery q)
+    {
+        if (!int.TryParse(text, NumberStyles.None, Inv, out int limit) || limit < 1 || limit > MaxLimit)
+            return $"is not a number from 1 to {MaxLimit}";
+        q = q with { Limit = limit };
+        return null;
+    }
+
+    private static string? Reason(string text, ref EventQuery q)
+    {
+        const string Prefix = "SKB_DROP_REASON_";
+        if (text.Length > MaxReasonLength || !text.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or ':'))
+            return $"is not a reason name (letters, digits, '_' and ':', at most {MaxReasonLength}; examples: NO_SOCKET, NETFILTER_DROP)";
+        string name = text.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) && text.Length > Prefix.Length ? text[Prefix.Length..] : text;
+        q = q with { Reason = name };
+        return null;
+    }
+
+    private static string? Protocol(string text, ref EventQuery q)
+    {
+        if (!ProtocolNames.TryParse(text, out byte protocol))
+            return "is not a protocol (tcp, udp, icmp, icmpv6 or a number 0-255)";
+        q = q with { Protocol = protocol };
+        return null;
+    }
+
+    private static string? Port(string text, ref EventQuery q)
+    {
+        if (!ushort.TryParse(text, NumberStyles.None, Inv, out ushort port) || port == 0)
+            return "is not a port number (1-65535)";
+        q = q with { Port = port };
+        return null;
+    }
+
+    private static string? Interface(string text, ref EventQuery q)
+    {
+        // The kernel's dev_valid_name(): at most 15 bytes, no '/', ':' or white space, not "." or "..".
+        if (text.Length > MaxInterfaceLength || text is "." or ".."
+            || text.Any(c => c is '/' or ':' || char.IsWhiteSpace(c) || char.IsControl(c)))
+            return $"is not an interface name (1-{MaxInterfaceLength} characters, no '/', ':' or spaces)";
+        q = q with { Interface = text };
+        return null;
+    }
+
+    private static string? Since(string text, ref EventQuery q)
+    {
+        if (!DateTimeOffset.TryParseExact(text, SinceFormats, Inv, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var since))
+            return "is not an ISO 8601 time (examples: 2026-01-31T12:00:00Z, 2026-01-31T13:00:00.5+01:00)";
+        q = q with { Since = since };
+        return null;
+    }
+
+    private static string? Host(string text, ref EventQuery q)
+    {
+        if (ParseHost(text) is not { } network)
+            return "is not an IP address or CIDR block (examples: 10.0.0.1, 192.168.0.0/16, 2001:db8::/32)";
+        q = q with { Host = network };
+        return null;
+    }
+
+    /// <summary>An address (a /32 or /128 network) or a CIDR block; host bits after the prefix are cleared, as ip(8) does.</summary>
+    internal static IPNetwork? ParseHost(string text)
+    {
+        var t = text.Trim();
+        if (t.StartsWith('[') && t.EndsWith(']'))
+            t = t[1..^1];
+        int slash = t.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0)
+        {
+            if (!IPAddress.TryParse(t, out var address) || !LooksLikeAddress(t))
+                return null;
+            return new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+        }
+        if (!IPAddress.TryParse(t[..slash], out var baseAddress) || !LooksLikeAddress(t[..slash])
+            || !int.TryParse(t[(slash + 1)..], NumberStyles.None, Inv, out int prefix)
+            || prefix > (baseAddress.AddressFamily == AddressFamily.InterNetwork ? 32 : 128))
+            return null;
+        var bytes = baseAddress.GetAddressBytes();
+        for (int bit = prefix; bit < bytes.Length * 8; bit++)
+            bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+        return new IPNetwork(new IPAddress(bytes), prefix);
+    }
+
+    // IPAddress.TryParse accepts "1" or "10.1" (inet_aton shorthands) and scope ids; nobody means those in a filter.
+    private static bool LooksLikeAddress(string text) =>
+        !text.Contains('%', StringComparison.Ordinal)
+        && (text.Contains(':', StringComparison.Ordinal) || text.Count(c => c == '.') == 3);
+
+    private static string Shown(string text) => text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 77), "...");
+}

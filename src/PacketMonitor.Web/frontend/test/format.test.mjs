@@ -1,0 +1,45 @@
+// Unit tests of the dashboard's pure helpers: node --test (npm test).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { eventMatches, formatFlow, formatProtocol, hexDump, parseHex } from "../src/format.js";
+
+const tcp = { id: 1, timestamp: "2025-01-01T00:00:00Z", reason: "TCP_INVALID_SEQUENCE", protocol: "TCP", src_addr: "10.0.0.1", dst_addr: "10.0.0.2", src_port: 1234, dst_port: 80, ifname: "veth0", comm: "curl" };
+const noFilter = { reason: "", protocol: "", text: "", hideUnspecified: false };
+
+test("formatFlow_TcpIpv4_ShowsAddressesAndPorts", () => {
+  assert.equal(formatFlow(tcp), "10.0.0.1:1234 → 10.0.0.2:80");
+});
+
+test("formatFlow_Ipv6WithoutPorts_BracketsAddresses", () => {
+  assert.equal(formatFlow({ protocol: "ICMPv6", src_addr: "fe80::1", dst_addr: "ff02::1", src_port: 0, dst_port: 0 }), "[fe80::1] → [ff02::1]");
+});
+
+test("formatFlow_NoAddresses_IsEmpty", () => {
+  assert.equal(formatFlow({ protocol: "other" }), "");
+});
+
+test("formatProtocol_Icmp_AppendsTypeAndCode", () => {
+  assert.equal(formatProtocol({ protocol: "ICMP", icmp_type: 8, icmp_code: 0 }), "ICMP 8/0");
+});
+
+test("hexDump_TwentyBytes_TwoLinesOf16WithOffsetsAndAscii", () => {
+  const lines = hexDump("4500001c" + "00".repeat(12) + "41424344").split("\n");
+  assert.equal(lines.length, 2);
+  assert.equal(lines[0], "0000  45 00 00 1c 00 00 00 00  00 00 00 00 00 00 00 00  |E...............|");
+  assert.equal(lines[1], "0010  41 42 43 44                                       |ABCD|");
+});
+
+test("parseHex_SeparatorsAndOddDigits_AreIgnored", () => {
+  assert.deepEqual([...parseHex("45:00 0a-f")], [0x45, 0x00, 0x0a]);
+});
+
+test("eventMatches_Filters_NarrowByReasonProtocolTextAndUnspecified", () => {
+  assert.ok(eventMatches(tcp, noFilter));
+  assert.ok(eventMatches(tcp, { ...noFilter, reason: "TCP_INVALID_SEQUENCE" }));
+  assert.ok(!eventMatches(tcp, { ...noFilter, reason: "NO_SOCKET" }));
+  assert.ok(!eventMatches(tcp, { ...noFilter, protocol: "UDP" }));
+  assert.ok(eventMatches(tcp, { ...noFilter, text: "VETH0 curl" }));
+  assert.ok(eventMatches(tcp, { ...noFilter, text: "10.0.0.2:80" }));
+  assert.ok(!eventMatches(tcp, { ...noFilter, text: "wget" }));
+  assert.ok(!eventMatches({ ...tcp, reason: "NOT_SPECIFIED" }, { ...noFilter, hideUnspecified: true }));
+});

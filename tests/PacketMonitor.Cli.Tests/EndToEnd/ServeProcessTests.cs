@@ -1,0 +1,77 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using PacketMonitor.Kernel.Tests.Infrastructure;
+
+namespace PacketMonitor.Cli.Tests.EndToEnd;
+
+/// <summary>`packet-monitor serve` with the real kernel program: the API against the packets sent.</summary>
+public sealed class ServeProcessTests
+{
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task Serve_RealDrops_ShowInStatsAndEvents()
+    {
+        KernelTest.RequireRoot();
+        using var ns = new NetworkNamespace();
+        int port = FreePort();
+        using var monitor = new MonitorProcess("serve", "--listen", $"127.0.0.1:{port}", "--netns", ns.Name);
+        await monitor.WaitAttachedAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var cancel = TestContext.Current.CancellationToken;
+        Assert.True(await KernelTest.EventuallyAsync(() => TryGet(http, "/healthz") is not null, TimeSpan.FromSeconds(15)),
+            $"dashboard did not come up: {monitor.Stderr}");
+
+        using var sender = ns.UdpSocket(IPAddress.Loopback);
+        const int sent = 12;
+        for (int i = 0; i < sent; i++)
+            sender.SendTo(new byte[16], new IPEndPoint(IPAddress.Loopback, 7));
+
+        Assert.True(await KernelTest.EventuallyAsync(() => InterfaceCount(TryGet(http, "/api/stats"), ns.Inode) == sent,
+            TimeSpan.FromSeconds(10)), "exact counters in /api/stats");
+        using var events = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/events?reason=NO_SOCKET&port=7&limit=1000", UriKind.Relative), cancel));
+        var list = events.RootElement.GetProperty("events").EnumerateArray().ToList();
+        Assert.Equal(sent, list.Count);
+        Assert.All(list, e =>
+        {
+            Assert.Equal("NO_SOCKET", e.GetProperty("reason").GetString());
+            Assert.Equal(7, e.GetProperty("dst_port").GetInt32());
+            Assert.Equal(ns.Inode, e.GetProperty("netns").GetUInt32());
+            Assert.Equal("lo", e.GetProperty("ifname").GetString());
+        });
+
+        using var stop = new HttpRequestMessage(HttpMethod.Post, "/api/monitor/stop");
+        stop.Headers.Add("X-Requested-With", "packet-monitor");
+        var stopped = await http.SendAsync(stop, cancel);
+        Assert.True(stopped.IsSuccessStatusCode);
+        Assert.Contains("\"running\":false", await stopped.Content.ReadAsStringAsync(cancel), StringComparison.Ordinal);
+    }
+
+    private static string? TryGet(HttpClient http, string path)
+    {
+        try
+        {
+            return http.GetStringAsync(new Uri(path, UriKind.Relative)).GetAwaiter().GetResult();
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    private static long InterfaceCount(string? statsJson, uint netns)
+    {
+        if (statsJson is null)
+            return -1;
+        using var stats = JsonDocument.Parse(statsJson);
+        return stats.RootElement.GetProperty("by_interface").EnumerateArray()
+            .Where(i => i.GetProperty("netns").GetUInt32() == netns)
+            .Sum(i => i.GetProperty("count").GetInt64());
+    }
+}
