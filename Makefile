@@ -95,6 +95,7 @@ test: deps all tracefs ## Set up, build and run every test (kernel tests need ro
 	  name=$$(basename $$project .csproj); \
 	  $(DOTNET) test $$project -c Release --nologo --logger "trx;LogFileName=$$name.trx" --results-directory $(BUILD)/test-results || status=$$?; \
 	done; \
+	(cd src/PacketMonitor.Web/frontend && node --test --test-reporter=tap test/) > $(BUILD)/test-results/frontend.tap || status=$$?; \
 	scripts/test-summary.sh $(BUILD)/test-results; exit $$status
 
 bench: deps all ## Drop-generator benchmark (see bench/README.md)

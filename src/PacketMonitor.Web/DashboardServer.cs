@@ -57,6 +57,8 @@ public static class DashboardServer
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        // An open browser keeps its WebSocket: without a short limit Ctrl-C would wait 30 s for it.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(3));
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

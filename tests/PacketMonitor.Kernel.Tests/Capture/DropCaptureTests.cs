@@ -245,15 +245,16 @@ public sealed class DropCaptureTests
     {
         KernelTest.RequireRoot();
         using var ns = new NetworkNamespace();
-        // One page holds about 15 events; the reader polls every 10 ms, so a fast burst overflows it.
-        using var capture = new LiveCapture(new EventFilter { Netns = ns.Inode }, ringSize: Environment.SystemPageSize);
+        // One page holds about 15 events, and nobody reads it until the burst is over: it must overflow.
+        using var capture = new LiveCapture(new EventFilter { Netns = ns.Inode }, ringSize: Environment.SystemPageSize, startReader: false);
         using var sender = ns.UdpSocket(IPAddress.Loopback);
         const int sent = 3000;
         for (int i = 0; i < sent; i++)
             sender.SendTo(new byte[8], new IPEndPoint(IPAddress.Loopback, ClosedPort));
-
         Assert.True(await KernelTest.EventuallyAsync(() => capture.Counted("NO_SOCKET", ns.Inode, 17) == sent));
-        await Task.Delay(200, TestContext.Current.CancellationToken);
+
+        capture.StartReader();
+        await Task.Delay(300, TestContext.Current.CancellationToken);
         int received = capture.Events.Count(e => e.Reason == "NO_SOCKET" && e.Netns == ns.Inode);
         ulong lost = capture.Losses.RingBufferFull;
 

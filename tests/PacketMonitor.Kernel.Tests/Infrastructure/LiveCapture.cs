@@ -18,13 +18,17 @@ internal sealed class LiveCapture : IDisposable
     private readonly List<DropEvent> _events = [];
 
     public LiveCapture(EventFilter filter, AttachMode attach = AttachMode.Auto, int ringSize = 1 << 22,
-        RingReaderKind reader = RingReaderKind.Mapped)
+        RingReaderKind reader = RingReaderKind.Mapped, bool startReader = true)
     {
         Capture = DropCapture.Attach(new CaptureOptions { Attach = attach, Filter = filter, RingSizeBytes = ringSize },
             name => Reasons.TryGetCode(name, out var code) ? code : null, NullLogger.Instance);
         Reader = RingBufferReader.Create(Capture, Reasons, SharedSymbols.Value, KernelClock.Sample(), _channel.Writer, reader);
-        Reader.Start();
+        if (startReader)
+            Reader.Start();
     }
+
+    /// <summary>Starts reading the ring (when the constructor was told not to).</summary>
+    public void StartReader() => Reader.Start();
 
     public static DropReasonTable Reasons => SharedReasons.Value;
 

@@ -19,6 +19,7 @@ const CHART_SECONDS = 300;       // chart window: 5 minutes of 1 s points
 const MAX_CHART_SERIES = 10;     // reasons with their own colour; the rest share one series
 const OTHER_SERIES = "other reasons";
 const RENDER_INTERVAL_MS = 100;  // at most 10 DOM updates per second
+const CHART_INTERVAL_MS = 1000;  // the chart is redrawn at most once a second
 const START_RETRY_MS = 2000;
 const TOP_ROWS = 10;
 
@@ -34,6 +35,7 @@ const accessToken = new URLSearchParams(window.location.search).get("access_toke
 
 const state = {
   connected: false,
+  everFailed: false,        // a connection was lost or refused: show "Disconnected, reconnecting…" until connected
   status: null,             // last `status` message
   stats: null,              // last `stats` message
   entries: [],              // kept events, newest first: { event, key, time, row }
@@ -102,15 +104,33 @@ function scheduleRender() {
   }, wait);
 }
 
+let lastChartDraw = -Infinity;
+let chartTimer = 0;
+
 function render() {
   const dirty = state.dirty;
+  state.dirty = { status: false, stats: false, events: false, chart: false };
   if (dirty.status) renderStatus();
   if (dirty.stats) renderStats();
-  if (dirty.chart) renderChart();
+  if (dirty.chart) {
+    const wait = lastChartDraw + CHART_INTERVAL_MS - performance.now();
+    if (wait <= 0) {
+      lastChartDraw = performance.now();
+      renderChart();
+    } else if (!chartTimer) {
+      chartTimer = setTimeout(() => {
+        chartTimer = 0;
+        state.dirty.chart = true;
+        scheduleRender();
+      }, wait);
+    }
+  }
   if (state.incoming.length > 0) ingestIncoming();
   if (state.rebuild) rebuildEventTable();
-  if (dirty.events) renderEventInfo();
-  state.dirty = { status: false, stats: false, events: false, chart: false };
+  if (dirty.events || state.dirty.events) {
+    state.dirty.events = false;
+    renderEventInfo();
+  }
 }
 
 function currentStatus() {
@@ -132,7 +152,7 @@ function renderStatus() {
   setText("status-badge", badgeText);
   setText("attach-mode", status?.running && status.attach_mode ? status.attach_mode : "");
   setText("started-at", status?.running && status.started_at ? `since ${formatTime(status.started_at).slice(0, 8)}` : "");
-  $("connection-state").hidden = state.connected;
+  $("connection-state").hidden = state.connected || !state.everFailed;
   $("start-button").disabled = !state.connected || !status || status.running === true;
   $("stop-button").disabled = !state.connected || !status || status.running === false;
 }
@@ -514,6 +534,9 @@ function authHeaders() {
   return accessToken ? { Authorization: `Bearer ${accessToken}` } : {};
 }
 
+let reasonsLoaded = false;
+
+/** The kernel's reasons with explanation and remediation hint (GET /api/reasons), once per page. */
 async function loadReasons() {
   try {
     const response = await fetch("api/reasons", { headers: { Accept: "application/json", ...authHeaders() } });
@@ -523,6 +546,7 @@ async function loadReasons() {
     for (const reason of list) {
       state.reasons.set(reason.name, { code: reason.code, explanation: reason.explanation, hint: reason.hint ?? reason.remediation });
     }
+    reasonsLoaded = list.length > 0; // without the kernel's table the server lists only reasons counted so far: ask again on reconnect
     state.dirty.stats = true;
     scheduleRender();
   } catch (error) {
@@ -593,8 +617,11 @@ connection.on("status", applyStatus);
 connection.on("packet_events", (batch) => {
   if (Array.isArray(batch?.events)) state.incoming.push(...batch.events);
   if (batch?.omitted > 0) state.omitted += batch.omitted;
-  // Keep the backlog bounded even if rendering falls behind (hidden tab).
-  if (state.incoming.length > MAX_EVENTS * 2) state.incoming.splice(0, state.incoming.length - MAX_EVENTS * 2);
+  // Keep the backlog bounded even if rendering falls behind (hidden tab): only the newest can be kept anyway.
+  if (state.incoming.length > MAX_EVENTS * 2) {
+    state.incoming.sort((a, b) => (Date.parse(b.timestamp) || 0) - (Date.parse(a.timestamp) || 0));
+    state.incoming.length = MAX_EVENTS;
+  }
   state.dirty.events = true;
   scheduleRender();
 });
@@ -609,6 +636,7 @@ connection.on("stats", (stats) => {
 
 function setConnected(connected) {
   state.connected = connected;
+  if (!connected) state.everFailed = true;
   state.dirty.status = true;
   scheduleRender();
 }
@@ -625,7 +653,7 @@ async function startConnection() {
   try {
     await connection.start();
     setConnected(true);
-    if (state.reasons.size === 0) loadReasons();
+    if (!reasonsLoaded) loadReasons();
   } catch {
     setConnected(false);
     setTimeout(startConnection, START_RETRY_MS);
