@@ -58,7 +58,14 @@ public static class ServeCommand
         }
         await stderr.WriteLineAsync($"packet-monitor: dashboard on http://{listen}/ ; Ctrl-C to stop");
         await stderr.FlushAsync(CancellationToken.None);
-        await DashboardServer.RunAsync(app, stop);
+        try
+        {
+            await DashboardServer.RunAsync(app, stop);
+        }
+        catch (InvalidOperationException e) when (e.Message.Contains("already in use", StringComparison.Ordinal))
+        {
+            throw new CliException(e.Message, ExitCode.Failure);
+        }
         await session.StopAsync(CancellationToken.None);
         var stats = session.Stats;
         await stderr.WriteLineAsync($"packet-monitor: stopped; drops: total {stats.TotalDrops}");

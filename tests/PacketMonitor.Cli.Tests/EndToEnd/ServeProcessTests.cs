@@ -75,3 +75,35 @@ public sealed class ServeProcessTests
             .Sum(i => i.GetProperty("count").GetInt64());
     }
 }
+
+/// <summary>`serve` refusals that must be one clear line.</summary>
+public sealed class ServeFailureTests
+{
+    [Fact]
+    public async Task Serve_PortInUse_SaysWhichPortAndHowToPickAnother()
+    {
+        KernelTest.RequireRoot();
+        using var busy = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        busy.Start();
+        int port = ((IPEndPoint)busy.LocalEndpoint).Port;
+        using var monitor = new MonitorProcess("serve", "--listen", $"127.0.0.1:{port}", "--paused");
+
+        Assert.Equal(1, await monitor.WaitExitAsync(TimeSpan.FromSeconds(30)));
+        var line = Assert.Single(monitor.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries),
+            l => l.Contains("already in use", StringComparison.Ordinal));
+        Assert.Contains($"port {port}", line, StringComparison.Ordinal);
+        Assert.Contains("--listen", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", monitor.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_AllInterfacesWithoutToken_IsRefusedWithUsageError()
+    {
+        KernelTest.RequireRoot();
+        using var monitor = new MonitorProcess("serve", "--listen", ":5999", "--paused");
+
+        Assert.Equal(2, await monitor.WaitExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("--token", monitor.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", monitor.Stderr, StringComparison.Ordinal);
+    }
+}
