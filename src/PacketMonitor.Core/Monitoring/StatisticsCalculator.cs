@@ -17,7 +17,8 @@ public sealed class StatisticsCalculator(IReasonNames reasons)
 
     private readonly Queue<(DateTimeOffset Time, ulong Total)> _minute = new();
     private readonly Dictionary<(uint Ifindex, uint Netns), string> _interfaceNames = [];
-    private readonly Dictionary<(string Source, string Destination, byte Protocol), ulong> _flows = [];
+    // Keyed by the raw values: formatting happens only for the top entries, not per event.
+    private readonly Dictionary<(System.Net.IPAddress Src, ushort? SrcPort, System.Net.IPAddress Dst, ushort? DstPort, byte Protocol), ulong> _flows = [];
     private CounterSnapshot? _previous;
 
     public void Reset()
@@ -37,7 +38,7 @@ public sealed class StatisticsCalculator(IReasonNames reasons)
                 _interfaceNames[(e.Ifindex, e.Netns)] = e.Ifname;
             if (e.SourceAddress is null || e.DestinationAddress is null)
                 continue;
-            var key = (Endpoint(e.SourceAddress, e.SourcePort), Endpoint(e.DestinationAddress, e.DestinationPort), e.IpProtocol);
+            var key = (e.SourceAddress, e.SourcePort, e.DestinationAddress, e.DestinationPort, e.IpProtocol);
             _flows[key] = _flows.GetValueOrDefault(key) + 1;
         }
         if (_flows.Count > MaxFlows)
@@ -106,7 +107,8 @@ public sealed class StatisticsCalculator(IReasonNames reasons)
                 .Select(g => new InterfaceStat(_interfaceNames.GetValueOrDefault(g.Key, $"ifindex {g.Key.Ifindex}"), g.Key.Ifindex, g.Key.Netns, Sum(g)))
                 .OrderByDescending(i => i.Count).Take(TopCount * 2).ToList(),
             TopFlows = _flows.OrderByDescending(f => f.Value).Take(TopCount)
-                .Select(f => new FlowStat(f.Key.Source, f.Key.Destination, ProtocolNames.Of(f.Key.Protocol), f.Value)).ToList(),
+                .Select(f => new FlowStat(Endpoint(f.Key.Src, f.Key.SrcPort), Endpoint(f.Key.Dst, f.Key.DstPort),
+                    ProtocolNames.Of(f.Key.Protocol), f.Value)).ToList(),
             TopLocations = locations.OrderByDescending(l => l.Packets).Take(TopCount)
                 .Select(l => new LocationStat(l.Location, reasons.NameOf(l.ReasonCode), l.Packets)).ToList(),
             EventsLost = losses,

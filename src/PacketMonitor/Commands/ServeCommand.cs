@@ -2,7 +2,6 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using PacketMonitor.Core.Monitoring;
 using PacketMonitor.Kernel;
-using PacketMonitor.Kernel.Btf;
 using PacketMonitor.Kernel.Symbols;
 using PacketMonitor.Web;
 
@@ -36,13 +35,7 @@ public static class ServeCommand
         using var loggers = Logging.Create(stderr, settings.Verbose);
         var logger = loggers.CreateLogger("packet-monitor");
 
-        var reasons = DropReasonTable.Load(logger);
-        var filter = settings.Capture.Filter;
-        foreach (var name in filter.Reasons.Concat(filter.ExcludeReasons))
-        {
-            if (!reasons.TryGetCode(name, out _))
-                throw new CliException($"unknown drop reason '{name}': `packet-monitor reasons` lists the reasons of this kernel");
-        }
+        var reasons = KernelReasons.LoadChecked(logger, settings.Capture.Filter);
         var source = new KernelDropSource(settings.Capture, reasons, KallsymsTable.Load(), logger, settings.RingReader);
         await using var session = new MonitorSession(source, TimeProvider.System, loggers.CreateLogger<MonitorSession>());
         var app = DashboardServer.Build(session, new DashboardOptions

@@ -30,13 +30,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         using var loggers = Logging.Create(stderr, settings.Verbose);
         var logger = loggers.CreateLogger("packet-monitor");
 
-        var reasons = DropReasonTable.Load(logger);
-        var filter = settings.Capture.Filter;
-        foreach (var name in filter.Reasons.Concat(filter.ExcludeReasons))
-        {
-            if (!reasons.TryGetCode(name, out _))
-                throw new CliException($"unknown drop reason '{name}': `packet-monitor reasons` lists the reasons of this kernel");
-        }
+        var reasons = KernelReasons.LoadChecked(logger, settings.Capture.Filter);
         uint? ResolveReason(string name) => reasons.TryGetCode(name, out var code) ? code : null;
 
         var startedAt = KernelClock.MonotonicNow();
@@ -167,6 +161,21 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         }
         catch (OperationCanceledException) { }
         catch (IOException) { }
+    }
+}
+
+/// <summary>The running kernel's reason table, with the filter's reason names checked against it.</summary>
+internal static class KernelReasons
+{
+    public static DropReasonTable LoadChecked(ILogger logger, PacketMonitor.Core.Capture.EventFilter filter)
+    {
+        var reasons = DropReasonTable.Load(logger);
+        foreach (var name in filter.Reasons.Concat(filter.ExcludeReasons))
+        {
+            if (!reasons.TryGetCode(name, out _))
+                throw new CliException($"unknown drop reason '{name}': `packet-monitor reasons` lists the reasons of this kernel");
+        }
+        return reasons;
     }
 }
 
