@@ -167,6 +167,9 @@ public sealed unsafe partial class DropCapture : IDisposable
             if (link == 0)
             {
                 int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                if (mode == AttachMode.Tracepoint && errno == 2 && !TracefsMounted())
+                    throw new KernelFeatureException(
+                        "the classic tracepoint needs tracefs, which is not mounted: mount -t tracefs nodev /sys/kernel/tracing");
                 throw new BpfException($"attach {AttachModes.Name(mode)}/kfree_skb", errno);
             }
             var linkHandle = new BpfLinkHandle(link, obj);
@@ -179,6 +182,9 @@ public sealed unsafe partial class DropCapture : IDisposable
             throw;
         }
     }
+
+    private static bool TracefsMounted() =>
+        Directory.Exists("/sys/kernel/tracing/events/skb") || Directory.Exists("/sys/kernel/debug/tracing/events/skb");
 
     private static string? LoadHint(int errno, IReadOnlyList<string> log) =>
         errno is 1 or 13 && !log.Any(l => l.Contains("processed", StringComparison.Ordinal))

@@ -263,6 +263,25 @@ public sealed class DropCaptureTests
     }
 
     [Fact]
+    public void TracepointMode_WithoutTracefs_SaysHowToMountIt()
+    {
+        KernelTest.RequireRoot();
+        if (!Directory.Exists("/sys/kernel/tracing/events/skb"))
+            Shell.TryRun("mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing");
+        if (Shell.TryRun("umount", "/sys/kernel/tracing").Code != 0)
+            KernelTest.Unavailable("tracefs is busy and cannot be unmounted for this test");
+        try
+        {
+            var error = Assert.Throws<KernelFeatureException>(() => new LiveCapture(new EventFilter(), AttachMode.Tracepoint));
+            Assert.Contains("mount -t tracefs nodev /sys/kernel/tracing", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Shell.TryRun("mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing");
+        }
+    }
+
+    [Fact]
     public async Task Dispose_DetachesTheProgram()
     {
         KernelTest.RequireRoot();
