@@ -42,6 +42,8 @@ internal sealed class RawJsonConverter : JsonConverter<RawJson>
 internal static class EventJson
 {
     // The default encoder escapes <, >, &, ' and non-ASCII: kernel strings end up in a web page.
+    // Written into a buffer of our own and copied raw, so the bytes are the same whatever encoder
+    // the caller's writer has (the API's and the hub's differ).
     private static readonly JsonWriterOptions InnerOptions = new() { SkipValidation = true };
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_inner;

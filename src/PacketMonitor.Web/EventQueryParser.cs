@@ -119,39 +119,11 @@ internal static class EventQueryParser
 
     private static string? Host(string text, ref EventQuery q)
     {
-        if (ParseHost(text) is not { } network)
+        if (HostNetworks.Parse(text) is not { } network)
             return "is not an IP address or CIDR block (examples: 10.0.0.1, 192.168.0.0/16, 2001:db8::/32)";
         q = q with { Host = network };
         return null;
     }
-
-    /// <summary>An address (a /32 or /128 network) or a CIDR block; host bits after the prefix are cleared, as ip(8) does.</summary>
-    internal static IPNetwork? ParseHost(string text)
-    {
-        var t = text.Trim();
-        if (t.StartsWith('[') && t.EndsWith(']'))
-            t = t[1..^1];
-        int slash = t.IndexOf('/', StringComparison.Ordinal);
-        if (slash < 0)
-        {
-            if (!IPAddress.TryParse(t, out var address) || !LooksLikeAddress(t))
-                return null;
-            return new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
-        }
-        if (!IPAddress.TryParse(t[..slash], out var baseAddress) || !LooksLikeAddress(t[..slash])
-            || !int.TryParse(t[(slash + 1)..], NumberStyles.None, Inv, out int prefix)
-            || prefix > (baseAddress.AddressFamily == AddressFamily.InterNetwork ? 32 : 128))
-            return null;
-        var bytes = baseAddress.GetAddressBytes();
-        for (int bit = prefix; bit < bytes.Length * 8; bit++)
-            bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
-        return new IPNetwork(new IPAddress(bytes), prefix);
-    }
-
-    // IPAddress.TryParse accepts "1" or "10.1" (inet_aton shorthands) and scope ids; nobody means those in a filter.
-    private static bool LooksLikeAddress(string text) =>
-        !text.Contains('%', StringComparison.Ordinal)
-        && (text.Contains(':', StringComparison.Ordinal) || text.Count(c => c == '.') == 3);
 
     private static string Shown(string text) => text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 77), "...");
 }

@@ -59,28 +59,9 @@ public static class ValueParsers
             : throw new CliException($"{option}: '{text}' is not a protocol (tcp, udp, icmp, icmpv6 or a number 0-255)");
 
     /// <summary>An address (a /32 or /128 network) or a CIDR block.</summary>
-    public static IPNetwork Host(string option, string text)
-    {
-        var t = text.Trim();
-        if (t.StartsWith('[') && t.EndsWith(']'))
-            t = t[1..^1];
-        if (IPAddress.TryParse(t, out var address) && !t.Contains('/', StringComparison.Ordinal))
-            return new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
-        if (IPNetwork.TryParse(t, out var network))
-            return network;
-        // IPNetwork refuses host bits set (10.0.0.1/24): accept them and mask, as ip(8) does.
-        int slash = t.IndexOf('/', StringComparison.Ordinal);
-        if (slash > 0 && IPAddress.TryParse(t[..slash], out var baseAddress)
-            && int.TryParse(t[(slash + 1)..], NumberStyles.None, Inv, out var prefix)
-            && prefix <= (baseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128))
-        {
-            var bytes = baseAddress.GetAddressBytes();
-            for (int bit = prefix; bit < bytes.Length * 8; bit++)
-                bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
-            return new IPNetwork(new IPAddress(bytes), prefix);
-        }
-        throw new CliException($"{option}: '{text}' is not an IP address or CIDR block (examples: 10.0.0.1, 192.168.0.0/16, 2001:db8::/32)");
-    }
+    public static IPNetwork Host(string option, string text) =>
+        HostNetworks.Parse(text)
+            ?? throw new CliException($"{option}: '{text}' is not an IP address or CIDR block (examples: 10.0.0.1, 192.168.0.0/16, 2001:db8::/32)");
 
     public static AttachMode Attach(string option, string text) =>
         AttachModes.TryParse(text, out var mode)
