@@ -89,6 +89,31 @@ public sealed record DropEvent
     /// <summary>Offset of the network header inside <see cref="Headers"/>.</summary>
     public int L3Offset { get; init; }
 
+    // Attribution (issue 5). Filled by the kernel program and userspace resolvers; zero/null when unknown.
+
+    /// <summary>Cookie of the socket that owned the packet (skb->sk, or the tracepoint's rx_sk); 0 when none.</summary>
+    public ulong SocketCookie { get; init; }
+
+    /// <summary>Process that owns that socket (resolved in userspace), unlike <see cref="Pid"/> which is the CPU context.</summary>
+    public uint? OwnerPid { get; init; }
+
+    public string? OwnerComm { get; init; }
+
+    /// <summary>cgroup v2 id of the owning socket; 0 when none.</summary>
+    public ulong CgroupId { get; init; }
+
+    /// <summary>cgroup path resolved from <see cref="CgroupId"/>, e.g. /system.slice/nginx.service.</summary>
+    public string? Cgroup { get; init; }
+
+    /// <summary>Container or unit name derived from the cgroup path (docker, containerd, cri-o, podman, systemd).</summary>
+    public string? Container { get; init; }
+
+    /// <summary>Name of the network namespace (/run/netns name, or pid:N of a process inside it).</summary>
+    public string? NetnsName { get; init; }
+
+    /// <summary>Kernel stack of the drop as symbol+0xoff strings, when stacks are on.</summary>
+    public IReadOnlyList<string>? Stack { get; init; }
+
     /// <summary>Protocol name (TCP, UDP, ICMP, ICMPv6) or the number as text.</summary>
     public string ProtocolName => ProtocolNames.Of(IpProtocol, Flags.HasFlag(DropEventFlags.HasL3));
 }
