@@ -10,10 +10,20 @@ internal sealed class MonitorProcess : IDisposable
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource _attached = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public MonitorProcess(params string[] args)
+    public MonitorProcess(params string[] args) : this([], args) { }
+
+    /// <summary>Runs packet-monitor under <paramref name="prefix"/>, e.g. setpriv with a reduced capability set.</summary>
+    public MonitorProcess(IReadOnlyList<string> prefix, params string[] args)
     {
         var dll = typeof(PacketMonitor.Cli.Cli).Assembly.Location;
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(prefix.Count > 0 ? prefix[0] : "dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var word in prefix.Skip(1))
+            info.ArgumentList.Add(word);
+        if (prefix.Count > 0)
+            info.ArgumentList.Add("dotnet");
         info.ArgumentList.Add(dll);
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
