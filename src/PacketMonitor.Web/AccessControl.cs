@@ -15,6 +15,8 @@ namespace PacketMonitor.Web;
 /// <item>with a token, <c>/api/*</c>, <c>/openapi/*</c>, <c>/hubs/*</c> and the page need it: the header
 /// <c>Authorization: Bearer TOKEN</c>, or <c>?access_token=TOKEN</c> for the hub and the page (compared in constant time);
 /// static assets (scripts, styles, images) and <c>/healthz</c> do not;</item>
+/// <item><c>/metrics</c> takes the dashboard token or the read-only metrics token (header only); with neither set
+/// it is open like the rest (loopback only);</item>
 /// <item>state-changing API calls need <c>X-Requested-With: packet-monitor</c> (a cross-site form cannot send it,
 /// and without CORS a cross-site script cannot either), and hub connections from a browser must come from this
 /// origin (WebSockets are not covered by the same-origin policy).</item>
@@ -44,10 +46,14 @@ internal static class AccessControl
             return next(context);
         });
 
-    public static void UseAccessRules(this IApplicationBuilder app, ListenAddress listen, string? token)
+    public const string MetricsPath = "/metrics";
+
+    public static void UseAccessRules(this IApplicationBuilder app, ListenAddress listen, string? token, string? metricsToken = null)
     {
-        byte[]? expected = string.IsNullOrEmpty(token) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(token));
-        bool checkHost = expected is null; // loopback only (Build refuses anything else without a token)
+        byte[]? expected = Hash(token);
+        byte[]? metricsExpected = Hash(metricsToken);
+        // Without a token only loopback is allowed (Build refuses anything else), so Host must name this machine.
+        bool checkHost = expected is null && listen.IsLoopback;
         app.Use(async (context, next) =>
         {
             var request = context.Request;
@@ -56,6 +62,21 @@ internal static class AccessControl
             {
                 await Problem(context, StatusCodes.Status400BadRequest, "Bad request",
                     $"Host '{request.Host.Value}' is not this machine: open the dashboard as http://{listen}/");
+                return;
+            }
+            if (path.Equals(MetricsPath, StringComparison.Ordinal))
+            {
+                // A scraper gets the read-only metrics token; the dashboard token opens everything anyway.
+                bool open = expected is null && metricsExpected is null;
+                if (!open && !(expected is not null && HasToken(request, expected, false))
+                    && !(metricsExpected is not null && HasToken(request, metricsExpected, false)))
+                {
+                    context.Response.Headers.WWWAuthenticate = "Bearer";
+                    await Problem(context, StatusCodes.Status401Unauthorized, "Unauthorized",
+                        "/metrics needs a token: send 'Authorization: Bearer TOKEN' with the metrics token (--metrics-token) or the dashboard's");
+                    return;
+                }
+                await next(context);
                 return;
             }
             if (expected is not null && NeedsToken(path, request.Method) && !HasToken(request, expected, QueryTokenAllowed(path)))
@@ -89,6 +110,9 @@ internal static class AccessControl
             await next(context);
         });
     }
+
+    private static byte[]? Hash(string? token) =>
+        string.IsNullOrEmpty(token) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
     private static bool IsSafe(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method);
 

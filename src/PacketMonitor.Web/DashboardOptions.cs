@@ -16,6 +16,15 @@ public sealed class DashboardOptions
     /// </summary>
     public string? Token { get; set; }
 
+    /// <summary>
+    /// A read-only token for <c>GET /metrics</c> only (<c>Authorization: Bearer TOKEN</c>), for a Prometheus that
+    /// should not hold the dashboard token. When set, <c>/metrics</c> needs it (or the dashboard token). Default none.
+    /// </summary>
+    public string? MetricsToken { get; set; }
+
+    /// <summary>The metrics served at <c>/metrics</c>. Default: metrics of their own over the session, with default settings.</summary>
+    public DropMetrics? Metrics { get; set; }
+
     /// <summary>Folder with the dashboard's static files. Default: <c>wwwroot</c> beside this assembly.</summary>
     public string? WebRoot { get; set; }
 

@@ -15,6 +15,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PacketMonitor.Core.Monitoring;
 using PacketMonitor.Core.Reasons;
+using Prometheus;
 
 namespace PacketMonitor.Web;
 
@@ -25,7 +26,7 @@ namespace PacketMonitor.Web;
 /// <remarks>
 /// Endpoints (JSON, snake_case): <c>GET /api/stats</c>, <c>GET /api/events</c>, <c>GET /api/reasons</c>,
 /// <c>POST /api/monitor/start</c>, <c>POST /api/monitor/stop</c>, <c>GET /healthz</c>,
-/// <c>GET /openapi/v1.json</c>, the hub <c>/hubs/monitor</c> (<see cref="MonitorHub"/>) and the page at <c>/</c>.
+/// <c>GET /openapi/v1.json</c>, <c>GET /metrics</c> (Prometheus, <see cref="DropMetrics"/>), the hub <c>/hubs/monitor</c> (<see cref="MonitorHub"/>) and the page at <c>/</c>.
 /// Errors are <c>application/problem+json</c> with a one-line <c>detail</c>. Security rules: <see cref="AccessControl"/>.
 /// The server does not start or stop the session: the caller decides (e.g. <c>--paused</c>).
 /// </remarks>
@@ -63,14 +64,7 @@ public static class DashboardServer
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            if (listen.IsLocalhostName && listen.Port != 0)
-                kestrel.ListenLocalhost(listen.Port);
-            else if (listen.IsLocalhostName)
-                kestrel.Listen(IPAddress.Loopback, 0); // Kestrel cannot pick one free port for both loopbacks
-            else if (listen.IsAny)
-                kestrel.ListenAnyIP(listen.Port);
-            else
-                kestrel.Listen(listen.Address!, listen.Port);
+            listen.ApplyTo(kestrel);
         });
 
         var services = builder.Services;
@@ -102,7 +96,7 @@ public static class DashboardServer
         app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseAccessRules(listen, options.Token);
+        app.UseAccessRules(listen, options.Token, options.MetricsToken);
         if (Directory.Exists(webRoot))
         {
             var files = new PhysicalFileProvider(webRoot);
@@ -163,7 +157,7 @@ public static class DashboardServer
             .Replace("://*", "://0.0.0.0", StringComparison.Ordinal))).ToList();
     }
 
-    private static bool IsAddressInUse(Exception e)
+    internal static bool IsAddressInUse(Exception e)
     {
         for (Exception? x = e; x is not null; x = x.InnerException)
         {
@@ -213,6 +207,11 @@ public static class DashboardServer
             .WithName("Health")
             .WithTags("health")
             .WithSummary("Liveness: always ok while the process serves; running tells whether monitoring is on.");
+
+        var metrics = options.Metrics ?? new DropMetrics(session.Reasons);
+        var following = metrics.Follow(session);
+        app.Lifetime.ApplicationStopped.Register(following.Dispose);
+        app.MapMetrics(AccessControl.MetricsPath, metrics.Registry).ExcludeFromDescription();
 
         app.MapHub<MonitorHub>(MonitorHub.Path);
         app.MapOpenApi();

@@ -33,6 +33,7 @@ public sealed partial class MonitorSession : IAsyncDisposable
     private CancellationTokenSource? _pollStop;
     private Task? _poller;
     private ulong _slowClientLosses;
+    private long _captureNumber;
 
     public MonitorSession(IDropSource source, TimeProvider time, ILogger<MonitorSession> logger,
         int recentCapacity = RecentEvents.DefaultCapacity, TimeSpan? pollInterval = null)
@@ -63,6 +64,12 @@ public sealed partial class MonitorSession : IAsyncDisposable
     /// <summary>Raised once a second while running (from the poller).</summary>
     public event Action<StatsSnapshot>? StatsUpdated;
 
+    /// <summary>
+    /// Raised with every read of the exact counters: once a second while running and once more at stop
+    /// (the capture's final totals), so that a consumer can keep totals monotonic across captures.
+    /// </summary>
+    public event Action<CounterReading>? CountersRead;
+
     public async Task<MonitorStatus> StartAsync(CancellationToken cancel = default)
     {
         await _gate.WaitAsync(cancel);
@@ -78,6 +85,7 @@ public sealed partial class MonitorSession : IAsyncDisposable
             {
                 _calculator.Reset();
                 _slowClientLosses = 0;
+                _captureNumber++;
             }
             Status = new MonitorStatus(true, capture.AttachMode, startedAt);
             _pump = Task.Run(() => PumpAsync(backlog), CancellationToken.None);
@@ -179,12 +187,16 @@ public sealed partial class MonitorSession : IAsyncDisposable
         var counters = capture.ReadCounters();
         var locations = capture.Locations(counters);
         var sourceLosses = capture.ReadLosses();
+        StatsSnapshot stats;
+        CounterReading reading;
         lock (_statsGate)
         {
             var losses = new LossStats(sourceLosses.RingBufferFull, sourceLosses.QueueFull, _slowClientLosses, sourceLosses.Filtered);
-            Stats = _calculator.Compute(counters, locations, losses, capture.AttachMode, startedAt);
-            return Stats;
+            Stats = stats = _calculator.Compute(counters, locations, losses, capture.AttachMode, startedAt);
+            reading = new CounterReading(_captureNumber, counters, losses);
         }
+        CountersRead?.Invoke(reading);
+        return stats;
     }
 
     public async ValueTask DisposeAsync()

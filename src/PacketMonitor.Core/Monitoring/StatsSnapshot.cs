@@ -44,4 +44,17 @@ public sealed record FlowStat(string Source, string Destination, string Protocol
 public sealed record LocationStat(string Location, string Reason, ulong Count);
 
 /// <summary>Events lost per stage: kernel ring full, userspace queue full, live clients too slow (and filtered, not a loss).</summary>
-public sealed record LossStats(ulong RingBufferFull, ulong QueueFull, ulong SlowClients, ulong Filtered);
+public sealed record LossStats(ulong RingBufferFull, ulong QueueFull, ulong SlowClients, ulong Filtered)
+{
+    /// <summary>
+    /// Every stage by its stable name (the <c>stage</c> label of <c>packet_monitor_events_lost_total</c>).
+    /// A new loss stage is a new property here plus one line below.
+    /// </summary>
+    public IEnumerable<(string Stage, ulong Count)> ByStage()
+    {
+        yield return ("ring_full", RingBufferFull);
+        yield return ("filtered", Filtered);
+        yield return ("queue_full", QueueFull);
+        yield return ("slow_clients", SlowClients);
+    }
+}

@@ -148,6 +148,26 @@ internal static unsafe partial class Interop
     [LibraryImport(LibC, SetLastError = true)]
     public static partial int poll(PollFd* fds, nuint count, int timeoutMs);
 
+    public const int CloneNewNet = 0x40000000;
+
+    /// <summary>Moves the calling thread into the namespace <paramref name="fd"/> refers to.</summary>
+    [LibraryImport(LibC, SetLastError = true)]
+    public static partial int setns(int fd, int nsType);
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IfNameIndex
+    {
+        public uint Index;
+        public byte* Name;
+    }
+
+    /// <summary>The interfaces of the calling thread's network namespace, ended by {0, NULL}; free with if_freenameindex.</summary>
+    [LibraryImport(LibC, SetLastError = true)]
+    public static partial IfNameIndex* if_nameindex();
+
+    [LibraryImport(LibC)]
+    public static partial void if_freenameindex(IfNameIndex* list);
+
     public const int StatBufferSize = 256;
     public const int StatInodeOffset = 8;
 }

@@ -22,6 +22,7 @@ public static class ServeCommand
             WatchCommand.Reason, WatchCommand.ExcludeReason, WatchCommand.Protocol, WatchCommand.Port, WatchCommand.Host,
             WatchCommand.Interface, WatchCommand.Netns, WatchCommand.IncludeUnspecified, WatchCommand.RingSize,
             WatchCommand.SnapLen, WatchCommand.Attach, WatchCommand.Verbose,
+            WatchCommand.MetricsListen, WatchCommand.MetricsToken, WatchCommand.MetricsMaxInterfaces,
         };
         command.SetAction((result, token) => RunAsync(result, stderr, token));
         return command;
@@ -38,17 +39,23 @@ public static class ServeCommand
         var reasons = KernelReasons.LoadChecked(logger, settings.Capture.Filter);
         var source = new KernelDropSource(settings.Capture, reasons, KallsymsTable.Load(), logger, settings.RingReader);
         await using var session = new MonitorSession(source, TimeProvider.System, loggers.CreateLogger<MonitorSession>());
+        var metrics = MetricsSetup.Create(settings.Metrics, reasons);
         var app = DashboardServer.Build(session, new DashboardOptions
         {
             Listen = listen,
             Token = token,
+            MetricsToken = settings.Metrics.Token,
+            Metrics = metrics,
             ReasonList = () => reasons.All.Select(r => (r.Code, r.Name)).ToList(),
         });
+        await using var metricsServer = MetricsSetup.Server(settings.Metrics, metrics);
         if (!result.GetValue(Paused))
         {
             var status = await session.StartAsync(stop);
             await stderr.WriteLineAsync($"packet-monitor: attached to skb:kfree_skb ({status.AttachMode})");
         }
+        if (metricsServer is not null)
+            await MetricsSetup.StartAsync(metricsServer, stderr, stop);
         await stderr.WriteLineAsync($"packet-monitor: dashboard on http://{listen}/ ; Ctrl-C to stop");
         await stderr.FlushAsync(CancellationToken.None);
         try

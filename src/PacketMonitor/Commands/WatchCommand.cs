@@ -24,6 +24,9 @@ public static class WatchCommand
     public static readonly Option<string?> SnapLen = new("--snap-len") { Description = "Bytes of packet headers captured per event, 0-1024 (default 128)", HelpName = "BYTES" };
     public static readonly Option<string?> Attach = new("--attach") { Description = "Attach mode: auto, tp_btf, raw_tp, tracepoint (default auto)", HelpName = "MODE" };
     public static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Debug logging, including libbpf's and the verifier's log" };
+    public static readonly Option<string?> MetricsListen = new("--metrics-listen") { Description = "Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9810; beyond loopback with --metrics-token)", HelpName = "ADDR" };
+    public static readonly Option<string?> MetricsToken = new("--metrics-token") { Description = "Require this bearer token for /metrics (needed beyond loopback; or PACKET_MONITOR_METRICS_TOKEN)", HelpName = "TOKEN" };
+    public static readonly Option<string?> MetricsMaxInterfaces = new("--metrics-max-interfaces") { Description = $"Most interface names in metric labels; the rest count as 'other' (default {PacketMonitor.Core.Metrics.InterfaceLabels.DefaultMaxNames})", HelpName = "N" };
     public static readonly Option<string?> RingReader = new("--ring-reader") { Description = "How to read the ring buffer: mapped (default) or libbpf; for benchmarks", Hidden = true, HelpName = "KIND" };
 
     public static Command Create(Func<WatchSettings, CancellationToken, Task<int>> run)
@@ -31,7 +34,7 @@ public static class WatchCommand
         var command = new Command("watch", "Print every packet the kernel drops, as it happens")
         {
             Json, Summary, CountsOnly, Count, DurationOption, Reason, ExcludeReason, Protocol, Port, Host, Interface, Netns,
-            IncludeUnspecified, RingSize, SnapLen, Attach, Verbose, RingReader,
+            IncludeUnspecified, RingSize, SnapLen, Attach, Verbose, RingReader, MetricsListen, MetricsToken, MetricsMaxInterfaces,
         };
         command.SetAction((result, token) => run(Settings(result), token));
         return command;
@@ -103,6 +106,7 @@ public static class WatchCommand
             Count = count,
             Duration = result.GetValue(DurationOption) is string d ? ValueParsers.Duration("--duration", d) : null,
             Verbose = result.GetValue(Verbose),
+            Metrics = MetricsSettingsOf(result),
             RingReader = result.GetValue(RingReader) switch
             {
                 null or "mapped" => RingReaderKind.Mapped,
@@ -110,6 +114,17 @@ public static class WatchCommand
                 var other => throw new CliException($"--ring-reader: '{other}' is not a reader (mapped, libbpf)"),
             },
         };
+    }
+
+    private static MetricsSettings MetricsSettingsOf(ParseResult result)
+    {
+        int maxInterfaces = PacketMonitor.Core.Metrics.InterfaceLabels.DefaultMaxNames;
+        if (result.GetValue(MetricsMaxInterfaces) is string max
+            && (!int.TryParse(max, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out maxInterfaces)
+                || maxInterfaces is < 1 or > 10_000))
+            throw new CliException($"--metrics-max-interfaces: '{max}' must be a number from 1 to 10000");
+        var token = result.GetValue(MetricsToken) ?? Environment.GetEnvironmentVariable("PACKET_MONITOR_METRICS_TOKEN");
+        return new MetricsSettings(result.GetValue(MetricsListen), string.IsNullOrEmpty(token) ? null : token, maxInterfaces);
     }
 
     /// <summary>Reason names, upper-cased, prefix removed, commas split.</summary>

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using PacketMonitor.Core.Capture;
 using PacketMonitor.Core.Counters;
 using PacketMonitor.Core.Events;
+using PacketMonitor.Core.Monitoring;
 using PacketMonitor.Kernel;
 using PacketMonitor.Kernel.Btf;
 using PacketMonitor.Kernel.Symbols;
@@ -32,6 +33,8 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
 
         var reasons = KernelReasons.LoadChecked(logger, settings.Capture.Filter);
         uint? ResolveReason(string name) => reasons.TryGetCode(name, out var code) ? code : null;
+        var metrics = settings.Metrics.Listen is null ? null : MetricsSetup.Create(settings.Metrics, reasons);
+        await using var metricsServer = metrics is null ? null : MetricsSetup.Server(settings.Metrics, metrics);
 
         var startedAt = KernelClock.MonotonicNow();
         using var capture = DropCapture.Attach(settings.Capture, ResolveReason, logger);
@@ -46,6 +49,21 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
 
         long written = 0;
         RingBufferReader? reader = null;
+        CounterReading ReadForMetrics()
+        {
+            var kernel = capture.ReadKernelLosses();
+            var losses = new LossStats(kernel.RingBufferFull, (ulong)(reader?.QueueFull ?? 0), 0, kernel.Filtered);
+            return new CounterReading(1, Scoped(capture.ReadCounters(), settings), losses);
+        }
+        Task? publishing = null;
+        if (metrics is not null && metricsServer is not null)
+        {
+            metrics.SetStatus(true, AttachModes.Name(capture.AttachMode));
+            metrics.Record(ReadForMetrics());
+            await MetricsSetup.StartAsync(metricsServer, stderr, stop.Token);
+            await stderr.FlushAsync(CancellationToken.None);
+            publishing = PublishMetricsAsync(metrics, ReadForMetrics, stop.Token);
+        }
         switch (settings.Output)
         {
             case OutputMode.Text or OutputMode.Json:
@@ -68,6 +86,12 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         }
 
         // Counters are read while still attached, then the program is detached by Dispose.
+        if (publishing is not null)
+        {
+            await publishing;
+            metrics!.Record(ReadForMetrics());
+            metrics.SetStatus(false, null);
+        }
         var counters = Scoped(capture.ReadCounters(), settings);
         var losses = capture.ReadKernelLosses() with { QueueFull = (ulong)(reader?.QueueFull ?? 0) };
         await stderr.WriteAsync(SummaryText.Final(counters, losses, reasons, reader?.Received, written,
@@ -142,6 +166,18 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
             // stdout closed (e.g. piped into `head`): stop quietly.
         }
         return written;
+    }
+
+    /// <summary>Once a second: the exact counters into the metrics (read by the scrapes in between).</summary>
+    private static async Task PublishMetricsAsync(PacketMonitor.Web.DropMetrics metrics, Func<CounterReading> read, CancellationToken token)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token))
+                metrics.Record(read());
+        }
+        catch (OperationCanceledException) { }
     }
 
     /// <summary>Once a second: drops/s and totals by reason, protocol and interface from the exact counters.</summary>

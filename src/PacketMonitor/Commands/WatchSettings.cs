@@ -21,4 +21,8 @@ public sealed record WatchSettings
     public TimeSpan? Duration { get; init; }
     public bool Verbose { get; init; }
     public RingReaderKind RingReader { get; init; } = RingReaderKind.Mapped;
+    public MetricsSettings Metrics { get; init; } = new(null, null, PacketMonitor.Core.Metrics.InterfaceLabels.DefaultMaxNames);
 }
+
+/// <summary>Prometheus metrics: where to serve them alone (null: not at all, or only on the dashboard), the token, the label limit.</summary>
+public sealed record MetricsSettings(string? Listen, string? Token, int MaxInterfaces);

@@ -62,6 +62,29 @@ public sealed class MonitorSessionTests
     }
 
     [Fact]
+    public async Task CountersRead_EachCaptureIsNumbered_AndEndsWithItsFinalReading()
+    {
+        var source = new ScriptedSource();
+        await using var session = Session(source);
+        var readings = new List<CounterReading>();
+        session.CountersRead += r => { lock (readings) readings.Add(r); };
+        var cancel = TestContext.Current.CancellationToken;
+
+        await session.StartAsync(cancel);
+        source.Counters.Add(new CounterEntry(3, 17, 1, 1, 5, 250));
+        await session.StopAsync(cancel);
+        var first = readings.ToList();
+        source.Counters.Clear();
+        await session.StartAsync(cancel);
+        Assert.True(await Eventually(() => { lock (readings) return readings.Count > first.Count; }));
+        await session.StopAsync(cancel);
+
+        Assert.Equal(5UL, first[^1].Counters.TotalPackets); // the stop's own read, after the last poll
+        Assert.All(first, r => Assert.Equal(first[0].Capture, r.Capture));
+        Assert.All(readings.Skip(first.Count), r => Assert.NotEqual(first[0].Capture, r.Capture));
+    }
+
+    [Fact]
     public async Task Events_ReachRecentAndSubscribers_AndSlowSubscriberLossIsCounted()
     {
         var source = new ScriptedSource();
