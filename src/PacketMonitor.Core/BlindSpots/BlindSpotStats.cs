@@ -55,7 +55,7 @@ public sealed record BlindSpotStats
 public static class BlindSpotNotes
 {
     public const string RxDropped = "Received packets that the device, its driver or the core discarded before delivery (for example no buffer memory, no handler for the protocol, or on a veth a packet larger than the receiving side's MTU); some also reach kfree_skb with a reason, drops inside drivers often do not.";
-    public const string TxDropped = "Packets that the device or its driver dropped on the way out (for example a veth whose peer is down or has a smaller MTU); the stack may also free them through kfree_skb, often without a specific reason (NOT_SPECIFIED).";
+    public const string TxDropped = "Packets that the device or its driver dropped on the way out (for example a veth whose peer is down or has a smaller MTU); some also reach kfree_skb, often only as NOT_SPECIFIED or QDISC_DROP, and this counter tells which device lost them.";
     public const string RxMissed = "Packets the network card had to drop because its receive ring was full: the host did not take them fast enough. They never became a socket buffer, so kfree_skb cannot see them; ip -s link shows them as missed.";
     public const string RxFifo = "Receive FIFO overruns reported by the card (overflow events, not always one per packet); kfree_skb cannot see them.";
     public const string TxFifo = "Transmit FIFO errors reported by the card.";

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using PacketMonitor.Core.BlindSpots;
 using PacketMonitor.Core.Events;
 
 namespace PacketMonitor.Core.Monitoring;
@@ -27,6 +28,8 @@ public sealed partial class MonitorSession : IAsyncDisposable
     private readonly List<Subscription> _subscribers = [];
     private readonly Lock _subscribersGate = new();
     private readonly TimeSpan _pollInterval;
+    private readonly IBlindSpotSampler? _blindSpots;
+    private readonly BlindSpotTracker _blindSpotTracker = new();
 
     private IActiveCapture? _capture;
     private Task? _pump;
@@ -34,8 +37,9 @@ public sealed partial class MonitorSession : IAsyncDisposable
     private Task? _poller;
     private ulong _slowClientLosses;
 
+    /// <param name="blindSpots">Device and softnet counters sampled with every poll (<see cref="StatsSnapshot.BlindSpots"/>); none when null.</param>
     public MonitorSession(IDropSource source, TimeProvider time, ILogger<MonitorSession> logger,
-        int recentCapacity = RecentEvents.DefaultCapacity, TimeSpan? pollInterval = null)
+        int recentCapacity = RecentEvents.DefaultCapacity, TimeSpan? pollInterval = null, IBlindSpotSampler? blindSpots = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         _source = source;
@@ -43,6 +47,7 @@ public sealed partial class MonitorSession : IAsyncDisposable
         _logger = logger;
         _calculator = new StatisticsCalculator(source.Reasons);
         _pollInterval = pollInterval ?? TimeSpan.FromSeconds(1);
+        _blindSpots = blindSpots;
         Recent = new RecentEvents(recentCapacity);
         Stats = StatsSnapshot.Stopped(_time.GetUtcNow());
         Status = new MonitorStatus(false, null, null);
@@ -74,10 +79,14 @@ public sealed partial class MonitorSession : IAsyncDisposable
             var capture = _source.Start(backlog.Writer);
             _capture = capture;
             var startedAt = _time.GetUtcNow();
+            var blindSpotBaseline = SampleBlindSpots();
             lock (_statsGate)
             {
                 _calculator.Reset();
                 _slowClientLosses = 0;
+                _blindSpotTracker.Reset();
+                if (blindSpotBaseline is not null)
+                    _blindSpotTracker.Observe(blindSpotBaseline, _blindSpots!.Coverage);
             }
             Status = new MonitorStatus(true, capture.AttachMode, startedAt);
             _pump = Task.Run(() => PumpAsync(backlog), CancellationToken.None);
@@ -179,11 +188,29 @@ public sealed partial class MonitorSession : IAsyncDisposable
         var counters = capture.ReadCounters();
         var locations = capture.Locations(counters);
         var sourceLosses = capture.ReadLosses();
+        var blindSpots = SampleBlindSpots();
         lock (_statsGate)
         {
             var losses = new LossStats(sourceLosses.RingBufferFull, sourceLosses.QueueFull, _slowClientLosses, sourceLosses.Filtered);
-            Stats = _calculator.Compute(counters, locations, losses, capture.AttachMode, startedAt);
+            Stats = _calculator.Compute(counters, locations, losses, capture.AttachMode, startedAt) with
+            {
+                BlindSpots = blindSpots is null ? null : _blindSpotTracker.Observe(blindSpots, _blindSpots!.Coverage),
+            };
             return Stats;
+        }
+    }
+
+    /// <summary>One reading of the device and softnet counters; null without a sampler or when it failed.</summary>
+    private BlindSpotSample? SampleBlindSpots()
+    {
+        try
+        {
+            return _blindSpots?.Sample();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.BlindSpotsFailed(_logger, e.Message);
+            return null;
         }
     }
 
@@ -240,5 +267,8 @@ public sealed partial class MonitorSession : IAsyncDisposable
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the kernel counters failed: {Reason}")]
         public static partial void PollFailed(ILogger logger, string reason);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the device and softnet counters failed: {Reason}")]
+        public static partial void BlindSpotsFailed(ILogger logger, string reason);
     }
 }

@@ -26,6 +26,12 @@ public sealed record StatsSnapshot
     /// <summary>Drops in the last second by reason name (the live chart's newest point).</summary>
     public IReadOnlyDictionary<string, ulong> LastSecondByReason { get; init; } = new Dictionary<string, ulong>();
 
+    /// <summary>
+    /// Drops the kfree_skb hook may not see: device counters (rx/tx dropped, rx missed) and the softnet
+    /// backlog, since the start, with rates; null when the session has no sampler.
+    /// </summary>
+    public PacketMonitor.Core.BlindSpots.BlindSpotStats? BlindSpots { get; init; }
+
     public static StatsSnapshot Stopped(DateTimeOffset now) => new() { Time = now };
 }
 
