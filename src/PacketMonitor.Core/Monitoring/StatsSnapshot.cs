@@ -39,7 +39,11 @@ public sealed record DropRates(
     [property: System.Text.Json.Serialization.JsonPropertyName("last_1s")] double Last1s,
     [property: System.Text.Json.Serialization.JsonPropertyName("last_1m")] double Last1m);
 
-public sealed record ReasonStat(string Name, uint Code, ulong Count, string Explanation);
+public sealed record ReasonStat(string Name, uint Code, ulong Count, string Explanation)
+{
+    /// <summary>What to check or do (from the reason catalogue).</summary>
+    public string Hint { get; init; } = "";
+}
 
 public sealed record ProtocolStat(string Protocol, ulong Count);
 
