@@ -1,3 +1,5 @@
+using PacketMonitor.Core.BlindSpots;
+
 namespace PacketMonitor.Core.Monitoring;
 
 /// <summary>What /api/stats, the dashboard and the live feed show; totals from the exact kernel counters.</summary>
@@ -30,7 +32,7 @@ public sealed record StatsSnapshot
     /// Drops the kfree_skb hook may not see: device counters (rx/tx dropped, rx missed) and the softnet
     /// backlog, since the start, with rates; null when the session has no sampler.
     /// </summary>
-    public PacketMonitor.Core.BlindSpots.BlindSpotStats? BlindSpots { get; init; }
+    public BlindSpotStats? BlindSpots { get; init; }
 
     public static StatsSnapshot Stopped(DateTimeOffset now) => new() { Time = now };
 }

@@ -42,7 +42,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         // Drops kfree_skb cannot see (device and softnet counters): the baseline before saying "attached", totals at exit.
         var blindSpotSampler = new KernelBlindSpotSampler(logger);
         var blindSpotTracker = new BlindSpotTracker();
-        BlindSpotStats ObserveBlindSpots() => blindSpotTracker.Observe(blindSpotSampler.Sample(), blindSpotSampler.Coverage);
+        BlindSpotStats ObserveBlindSpots() => ScopedBlindSpots(blindSpotTracker.Observe(blindSpotSampler.Sample(), blindSpotSampler.Coverage), settings);
         ObserveBlindSpots();
 
         await stderr.WriteLineAsync(
@@ -94,6 +94,12 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
     private static CounterSnapshot Scoped(CounterSnapshot all, WatchSettings settings) =>
         settings.Capture.Filter.Netns is uint netns
             ? all with { Entries = all.Entries.Where(e => e.Netns == netns).ToList() }
+            : all;
+
+    /// <summary>With --netns only that namespace's devices are listed (the softnet backlog is per CPU, for every namespace).</summary>
+    private static BlindSpotStats ScopedBlindSpots(BlindSpotStats all, WatchSettings settings) =>
+        settings.Capture.Filter.Netns is uint netns
+            ? all with { Interfaces = all.Interfaces.Where(i => i.Netns == netns).ToList() }
             : all;
 
     private static async Task WaitAsync(CancellationToken token)
