@@ -47,7 +47,7 @@ public sealed class InterfaceNames
             try
             {
                 using var handle = File.OpenHandle(path);
-                if (Interop.setns((int)handle.DangerousGetHandle(), Interop.CloneNewNet) == 0
+                if (Interop.setns(handle, Interop.CloneNewNet) == 0
                     && NetworkNamespaces.Inode("/proc/thread-self/ns/net") == netns)
                     result = List();
             }

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using PacketMonitor.Core.BlindSpots;
 using PacketMonitor.Core.Events;
 
 namespace PacketMonitor.Core.Monitoring;
@@ -27,6 +28,8 @@ public sealed partial class MonitorSession : IAsyncDisposable
     private readonly List<Subscription> _subscribers = [];
     private readonly Lock _subscribersGate = new();
     private readonly TimeSpan _pollInterval;
+    private readonly IBlindSpotSampler? _blindSpots;
+    private readonly BlindSpotTracker _blindSpotTracker = new();
 
     private IActiveCapture? _capture;
     private Task? _pump;
@@ -35,8 +38,9 @@ public sealed partial class MonitorSession : IAsyncDisposable
     private ulong _slowClientLosses;
     private long _captureNumber;
 
+    /// <param name="blindSpots">Device and softnet counters sampled with every poll (<see cref="StatsSnapshot.BlindSpots"/>); none when null.</param>
     public MonitorSession(IDropSource source, TimeProvider time, ILogger<MonitorSession> logger,
-        int recentCapacity = RecentEvents.DefaultCapacity, TimeSpan? pollInterval = null)
+        int recentCapacity = RecentEvents.DefaultCapacity, TimeSpan? pollInterval = null, IBlindSpotSampler? blindSpots = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         _source = source;
@@ -44,6 +48,7 @@ public sealed partial class MonitorSession : IAsyncDisposable
         _logger = logger;
         _calculator = new StatisticsCalculator(source.Reasons);
         _pollInterval = pollInterval ?? TimeSpan.FromSeconds(1);
+        _blindSpots = blindSpots;
         Recent = new RecentEvents(recentCapacity);
         Stats = StatsSnapshot.Stopped(_time.GetUtcNow());
         Status = new MonitorStatus(false, null, null);
@@ -81,11 +86,15 @@ public sealed partial class MonitorSession : IAsyncDisposable
             var capture = _source.Start(backlog.Writer);
             _capture = capture;
             var startedAt = _time.GetUtcNow();
+            var blindSpotBaseline = SampleBlindSpots();
             lock (_statsGate)
             {
                 _calculator.Reset();
                 _slowClientLosses = 0;
                 _captureNumber++;
+                _blindSpotTracker.Reset();
+                if (blindSpotBaseline is not null)
+                    _blindSpotTracker.Observe(blindSpotBaseline, _blindSpots!.Coverage);
             }
             Status = new MonitorStatus(true, capture.AttachMode, startedAt);
             _pump = Task.Run(() => PumpAsync(backlog), CancellationToken.None);
@@ -189,14 +198,32 @@ public sealed partial class MonitorSession : IAsyncDisposable
         var sourceLosses = capture.ReadLosses();
         StatsSnapshot stats;
         CounterReading reading;
+        var blindSpots = SampleBlindSpots();
         lock (_statsGate)
         {
             var losses = new LossStats(sourceLosses.RingBufferFull, sourceLosses.QueueFull, _slowClientLosses, sourceLosses.Filtered);
-            Stats = stats = _calculator.Compute(counters, locations, losses, capture.AttachMode, startedAt);
+            Stats = stats = _calculator.Compute(counters, locations, losses, capture.AttachMode, startedAt) with
+            {
+                BlindSpots = blindSpots is null ? null : _blindSpotTracker.Observe(blindSpots, _blindSpots!.Coverage),
+            };
             reading = new CounterReading(_captureNumber, counters, losses);
         }
         CountersRead?.Invoke(reading);
         return stats;
+    }
+
+    /// <summary>One reading of the device and softnet counters; null without a sampler or when it failed.</summary>
+    private BlindSpotSample? SampleBlindSpots()
+    {
+        try
+        {
+            return _blindSpots?.Sample();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.BlindSpotsFailed(_logger, e.Message);
+            return null;
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -252,5 +279,8 @@ public sealed partial class MonitorSession : IAsyncDisposable
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the kernel counters failed: {Reason}")]
         public static partial void PollFailed(ILogger logger, string reason);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the device and softnet counters failed: {Reason}")]
+        public static partial void BlindSpotsFailed(ILogger logger, string reason);
     }
 }

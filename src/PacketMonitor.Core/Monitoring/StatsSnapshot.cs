@@ -1,3 +1,5 @@
+using PacketMonitor.Core.BlindSpots;
+
 namespace PacketMonitor.Core.Monitoring;
 
 /// <summary>What /api/stats, the dashboard and the live feed show; totals from the exact kernel counters.</summary>
@@ -26,6 +28,12 @@ public sealed record StatsSnapshot
     /// <summary>Drops in the last second by reason name (the live chart's newest point).</summary>
     public IReadOnlyDictionary<string, ulong> LastSecondByReason { get; init; } = new Dictionary<string, ulong>();
 
+    /// <summary>
+    /// Drops the kfree_skb hook may not see: device counters (rx/tx dropped, rx missed) and the softnet
+    /// backlog, since the start, with rates; null when the session has no sampler.
+    /// </summary>
+    public BlindSpotStats? BlindSpots { get; init; }
+
     public static StatsSnapshot Stopped(DateTimeOffset now) => new() { Time = now };
 }
 
@@ -33,7 +41,11 @@ public sealed record DropRates(
     [property: System.Text.Json.Serialization.JsonPropertyName("last_1s")] double Last1s,
     [property: System.Text.Json.Serialization.JsonPropertyName("last_1m")] double Last1m);
 
-public sealed record ReasonStat(string Name, uint Code, ulong Count, string Explanation);
+public sealed record ReasonStat(string Name, uint Code, ulong Count, string Explanation)
+{
+    /// <summary>What to check or do (from the reason catalogue).</summary>
+    public string Hint { get; init; } = "";
+}
 
 public sealed record ProtocolStat(string Protocol, ulong Count);
 

@@ -17,9 +17,10 @@ public sealed record ReasonInfo(string Name, string Explanation, string Hint, bo
 /// number: numbers differ between kernel versions, names come from the running kernel's BTF.
 /// </summary>
 /// <remarks>
-/// Covers every core reason up to Linux 6.18 plus names that only older or newer kernels use.
-/// Reasons of other subsystems (Open vSwitch, mac80211) get a generic text per subsystem;
-/// any other name gets a generic text built from the name. Lookup of a known name allocates nothing.
+/// Covers every core reason up to Linux 6.18 plus names that only older or newer kernels use, and the
+/// Open vSwitch reasons. Other subsystem reasons (mac80211, future Open vSwitch names, and the
+/// <c>SUBSYS_NAME:0xNNNN</c> placeholders of codes whose module BTF is absent) get a generic text per
+/// subsystem; any other name gets a generic text built from the name. Lookup of a known name allocates nothing.
 /// </remarks>
 public static class ReasonCatalog
 {
@@ -160,6 +161,18 @@ public static class ReasonCatalog
         ("PSP_OUTPUT", "An outgoing packet failed the PSP encryption checks (for example it would leave unencrypted through a device without PSP).", "Check the PSP setup and that the route goes through the PSP-capable device; the drop location shows the failing check."),
         ("RECURSION_LIMIT", "The packet looped through virtual devices (tunnels, bridges, veth) too many times and hit the recursion limit.", "Look for a routing or encapsulation loop between virtual devices: ip route get DEST and ip -d link show."),
         ("BLACKHOLE", "The packet matched a blackhole route and was discarded on purpose.", "Check the routes: ip route show type blackhole (and ip -6 route show type blackhole); remove the route if it is unintended."),
+        // Open vSwitch (enum ovs_drop_reason, in the openvswitch module's BTF, net/openvswitch/drop.h).
+        ("OVS_DROP_LAST_ACTION", "Open vSwitch dropped the packet because its datapath flow ended without an output action.", "Find the flow that matched (ovs-appctl dpctl/dump-flows shows actions:drop or no output) and trace it with ovs-appctl ofproto/trace."),
+        ("OVS_DROP_ACTION_ERROR", "Open vSwitch dropped the packet because one of its flow actions failed (for example a header push, pop or set that did not fit the packet).", "Look for the failing action in ovs-appctl dpctl/dump-flows and in the ovs-vswitchd log (journalctl -u ovs-vswitchd)."),
+        ("OVS_DROP_EXPLICIT", "An OpenFlow rule dropped the packet on purpose (an explicit drop action in the datapath flow).", "Find the rule: ovs-ofctl dump-flows BRIDGE lists the rules with actions=drop, and ovs-appctl ofproto/trace shows which one matched."),
+        ("OVS_DROP_EXPLICIT_WITH_ERROR", "Open vSwitch dropped the packet on purpose because translating its OpenFlow actions failed (for example too many resubmits or a loop).", "ovs-appctl coverage/show counts the translation errors (drop_action_*), and ovs-appctl ofproto/trace shows where the pipeline failed."),
+        ("OVS_DROP_METER", "An OpenFlow meter dropped the packet because its flow exceeded the configured rate.", "Check the meter bands and counters: ovs-ofctl -O OpenFlow13 dump-meters BRIDGE and ovs-ofctl -O OpenFlow13 meter-stats BRIDGE."),
+        ("OVS_DROP_RECURSION_LIMIT", "Open vSwitch dropped the packet because its actions recursed too deeply (recirculation or nested actions beyond the datapath's limit).", "Look for recirculation loops in the datapath flows (ovs-appctl dpctl/dump-flows, recirc_id) and trace them with ovs-appctl ofproto/trace."),
+        ("OVS_DROP_DEFERRED_LIMIT", "Open vSwitch dropped the packet because too many of its actions were deferred at once (the datapath's deferred-action queue was full).", "Too many recirculations or sample actions per packet: review the datapath flows with ovs-appctl dpctl/dump-flows."),
+        ("OVS_DROP_FRAG_L2_TOO_LONG", "Open vSwitch could not fragment the packet for its output port because the layer-2 header was too long.", "Make the port MTUs fit the traffic so that no fragmentation is needed (ovs-vsctl list interface, ip link show), or shorten the encapsulation."),
+        ("OVS_DROP_FRAG_INVALID_PROTO", "Open vSwitch was asked to fragment a packet that is neither IPv4 nor IPv6, so it dropped it.", "Compare the output port's MTU (ovs-vsctl list interface, ip link show) with the packet sizes of that traffic."),
+        ("OVS_DROP_CONNTRACK", "The connection-tracking action (ct) of Open vSwitch failed for the packet.", "Inspect the tracked connections (ovs-appctl dpctl/dump-conntrack) and the conntrack limit (sysctl net.netfilter.nf_conntrack_max)."),
+        ("OVS_DROP_IP_TTL", "Open vSwitch dropped the packet because a TTL decrement (dec_ttl action) found it expired.", "Look for a forwarding loop through the switch; ovs-appctl ofproto/trace shows the path with its dec_ttl actions."),
         ("MAX", "Not a drop reason: the end marker of the kernel's list of reasons.", "Nothing to do; if it is ever counted as a drop, report it as a packet-monitor bug."),
         ("SUBSYS_MASK", "Not a drop reason: the mask that selects the subsystem bits of a reason code.", "Nothing to do; if it is ever counted as a drop, report it as a packet-monitor bug."),
     ];
@@ -237,8 +250,13 @@ public static class ReasonCatalog
         if (key.IsEmpty)
             return "(unnamed)";
         var sb = new StringBuilder(Math.Min(key.Length, MaxShownNameLength + 3));
+        // Names are upper case; the hex number of a SUBSYS_NAME:0x000c placeholder keeps its case.
+        bool afterColon = false;
         foreach (char c in key[..Math.Min(key.Length, MaxShownNameLength)])
-            sb.Append(char.IsControl(c) || char.IsWhiteSpace(c) ? '?' : char.ToUpperInvariant(c));
+        {
+            afterColon |= c == ':';
+            sb.Append(char.IsControl(c) || char.IsWhiteSpace(c) ? '?' : afterColon ? c : char.ToUpperInvariant(c));
+        }
         if (key.Length > MaxShownNameLength)
             sb.Append("...");
         return sb.ToString();

@@ -1,8 +1,6 @@
-using System.Globalization;
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
-using System.Text;
 using PacketMonitor.Core.Events;
 
 namespace PacketMonitor.Kernel.Abi;
@@ -145,27 +143,9 @@ internal sealed class DropEventDecoder(
                 return name;
             if (_names.Count >= Capacity)
                 _names.Clear();
-            name = Sanitize(field16[..length]);
+            name = KernelText.Sanitize(field16[..length]);
             _names.Add(key, name);
             return name;
-        }
-
-        // Invalid UTF-8 becomes U+FFFD (Encoding.UTF8 never throws); control characters, including
-        // C1 such as U+009B (CSI), and invisible format characters (bidi overrides such as U+202E,
-        // zero-width spaces) become '?' so a process name can neither drive nor disguise the output.
-        private static string Sanitize(ReadOnlySpan<byte> bytes)
-        {
-            string text = Encoding.UTF8.GetString(bytes);
-            if (!text.AsSpan().ContainsAnyExceptInRange(' ', '~'))
-                return text; // printable ASCII: the usual case
-            return string.Create(text.Length, text, static (dest, src) =>
-            {
-                for (int i = 0; i < src.Length; i++)
-                {
-                    char c = src[i];
-                    dest[i] = char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format ? '?' : c;
-                }
-            });
         }
     }
 }

@@ -16,9 +16,10 @@ public readonly record struct DropReasonInfo(uint Code, string Name);
 /// </summary>
 /// <remarks>
 /// Placeholders for codes without a name are stable strings that <see cref="TryGetCode"/> accepts back:
-/// <c>SUBSYS_&lt;SUBSYSTEM&gt;:&lt;low bits, decimal&gt;</c> (e.g. <c>SUBSYS_OPENVSWITCH:12</c>, or
-/// <c>SUBSYS_7:3</c> when the subsystem id itself is unknown) for codes with subsystem bits, and
-/// <c>UNKNOWN_&lt;code&gt;</c> otherwise.
+/// <c>SUBSYS_&lt;SUBSYSTEM&gt;:0x&lt;low bits, hex&gt;</c> (e.g. <c>SUBSYS_OPENVSWITCH:0x000c</c> when the
+/// openvswitch module's BTF is absent, or <c>SUBSYS_7:0x0003</c> when the subsystem id itself is unknown)
+/// for codes with subsystem bits, and <c>UNKNOWN_&lt;code&gt;</c> otherwise. The subsystem names come from
+/// <c>enum skb_drop_reason_subsys</c> in vmlinux BTF, never from a table here.
 /// </remarks>
 public sealed partial class DropReasonTable : IReasonNames
 {
@@ -299,7 +300,9 @@ public sealed partial class DropReasonTable : IReasonNames
             return UnknownPrefix + code.ToString(CultureInfo.InvariantCulture);
         var low = code & ((1u << SubsystemShift) - 1);
         var subsysName = _subsystems.TryGetValue(subsys, out var s) ? s : subsys.ToString(CultureInfo.InvariantCulture);
-        return $"{SubsysPlaceholder}{subsysName}:{low.ToString(CultureInfo.InvariantCulture)}";
+        // The low bits in hex, as wide as the field (4 digits for the usual 16-bit shift): 0x000c.
+        var digits = (SubsystemShift + 3) / 4;
+        return $"{SubsysPlaceholder}{subsysName}:0x{low.ToString("x" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)}";
     }
 
     private bool TrySubsysPlaceholder(ReadOnlySpan<char> rest, out uint code)
@@ -345,7 +348,7 @@ public sealed partial class DropReasonTable : IReasonNames
     private static partial class Log
     {
         [LoggerMessage(EventId = 1, Level = LogLevel.Warning,
-            Message = "Kernel BTF unusable ({Problem}); drop reason names come from the tracepoint format {Path}, so subsystem reasons (openvswitch, mac80211) show as SUBSYS_<id>:<n>")]
+            Message = "Kernel BTF unusable ({Problem}); drop reason names come from the tracepoint format {Path}, so subsystem reasons (openvswitch, mac80211) show as SUBSYS_<id>:0x<n>")]
         public static partial void TracefsFallback(ILogger logger, string problem, string path);
 
         [LoggerMessage(EventId = 2, Level = LogLevel.Warning,

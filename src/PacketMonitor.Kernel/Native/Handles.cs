@@ -62,3 +62,13 @@ internal sealed class RingBufferHandle : SafeHandleZeroOrMinusOneIsInvalid
         return true;
     }
 }
+
+/// <summary>An rtnetlink socket; it stays in the network namespace it was created in.</summary>
+internal sealed class NetlinkSocketHandle : SafeHandleMinusOneIsInvalid
+{
+    public NetlinkSocketHandle() : base(ownsHandle: true) { }
+
+    internal NetlinkSocketHandle(int fd) : base(ownsHandle: true) => SetHandle(fd);
+
+    protected override bool ReleaseHandle() => Interop.close((int)handle) == 0;
+}

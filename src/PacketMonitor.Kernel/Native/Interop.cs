@@ -148,12 +148,6 @@ internal static unsafe partial class Interop
     [LibraryImport(LibC, SetLastError = true)]
     public static partial int poll(PollFd* fds, nuint count, int timeoutMs);
 
-    public const int CloneNewNet = 0x40000000;
-
-    /// <summary>Moves the calling thread into the namespace <paramref name="fd"/> refers to.</summary>
-    [LibraryImport(LibC, SetLastError = true)]
-    public static partial int setns(int fd, int nsType);
-
     [StructLayout(LayoutKind.Sequential)]
     public struct IfNameIndex
     {
@@ -170,4 +164,37 @@ internal static unsafe partial class Interop
 
     public const int StatBufferSize = 256;
     public const int StatInodeOffset = 8;
+
+    // ---- libc: rtnetlink sockets and network namespaces (interface counters) ----
+
+    public const int AfNetlink = 16;
+    public const int SockRaw = 3;
+    public const int SockCloexec = 0x80000;
+    public const int NetlinkRoute = 0;
+    public const int SolSocket = 1;
+    public const int SoRcvtimeo = 20;
+    public const int CloneNewNet = 0x40000000;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Timeval
+    {
+        public long Seconds;
+        public long Microseconds;
+    }
+
+    [LibraryImport(LibC, SetLastError = true)]
+    public static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport(LibC, SetLastError = true)]
+    public static partial int setsockopt(NetlinkSocketHandle socket, int level, int name, void* value, uint length);
+
+    [LibraryImport(LibC, SetLastError = true)]
+    public static partial nint send(NetlinkSocketHandle socket, void* buffer, nuint length, int flags);
+
+    [LibraryImport(LibC, SetLastError = true)]
+    public static partial nint recv(NetlinkSocketHandle socket, void* buffer, nuint length, int flags);
+
+    /// <summary>Moves the calling thread into the namespace of <paramref name="fd"/> (an open /run/netns file).</summary>
+    [LibraryImport(LibC, SetLastError = true)]
+    public static partial int setns(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int nstype);
 }

@@ -12,7 +12,7 @@ public static class ReasonsCommand
     {
         var json = new Option<bool>("--json") { Description = "Print a JSON array of {code, name, explanation, hint}" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logging" };
-        var command = new Command("reasons", "List the drop reasons of the running kernel (read from its BTF)") { json, verbose };
+        var command = new Command("reasons", "List the drop reasons of the running kernel (read from its BTF) with an explanation and what to do") { json, verbose };
         command.SetAction(result =>
         {
             using var loggers = Logging.Create(stderr, result.GetValue(verbose));
@@ -41,7 +41,10 @@ public static class ReasonsCommand
             {
                 stdout.WriteLine($"{rows.Count} drop reasons of this kernel (source: {table.Source}):");
                 foreach (var (code, name, info) in rows)
+                {
                     stdout.WriteLine($"{code,6}  {name,-32} {info.Explanation}");
+                    stdout.WriteLine($"{"",6}  {"",-32} What to do: {info.Hint}");
+                }
             }
             stdout.Flush();
             return (int)ExitCode.Ok;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using PacketMonitor.Core.Monitoring;
 using PacketMonitor.Kernel;
+using PacketMonitor.Kernel.BlindSpots;
 using PacketMonitor.Kernel.Symbols;
 using PacketMonitor.Web;
 
@@ -38,7 +39,8 @@ public static class ServeCommand
 
         var reasons = KernelReasons.LoadChecked(logger, settings.Capture.Filter);
         var source = new KernelDropSource(settings.Capture, reasons, KallsymsTable.Load(), logger, settings.RingReader);
-        await using var session = new MonitorSession(source, TimeProvider.System, loggers.CreateLogger<MonitorSession>());
+        await using var session = new MonitorSession(source, TimeProvider.System, loggers.CreateLogger<MonitorSession>(),
+            blindSpots: new KernelBlindSpotSampler(logger));
         var metrics = MetricsSetup.Create(settings.Metrics, reasons);
         var app = DashboardServer.Build(session, new DashboardOptions
         {

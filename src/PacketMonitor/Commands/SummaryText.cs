@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using PacketMonitor.Core.BlindSpots;
 using PacketMonitor.Core.Counters;
 using PacketMonitor.Core.Events;
 
@@ -71,6 +72,44 @@ public static class SummaryText
         }
         if (losses.KernelRecursionMisses > 0)
             sb.Append(Inv, $"warning: the kernel skipped the program {losses.KernelRecursionMisses} times (nested drops on one CPU): those drops are not counted\n");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// The device and softnet counters that moved since the start (or in the last interval), one line per
+    /// counter in the periodic table's shape; one line saying so when none moved.
+    /// </summary>
+    public static string BlindSpots(BlindSpotStats stats, bool periodic)
+    {
+        ArgumentNullException.ThrowIfNull(stats);
+        var rows = new List<(string Title, string Key, CounterRate Rate)>();
+        foreach (var device in stats.Interfaces)
+        {
+            string where = device.NetnsName.Length > 0 ? $"{device.Name} [{device.NetnsName}]" : $"{device.Name} (netns {device.Netns})";
+            foreach (var (counter, rate) in (ReadOnlySpan<(string, CounterRate)>)[
+                ("rx_dropped", device.RxDropped), ("tx_dropped", device.TxDropped), ("rx_missed", device.RxMissed), ("rx_fifo", device.RxFifo)])
+                rows.Add(("device", $"{where} {counter}", rate));
+        }
+        rows.Add(("softnet", "dropped (backlog full)", stats.Softnet.Dropped));
+        rows.Add(("softnet", "time_squeeze", stats.Softnet.TimeSqueeze));
+        if (stats.Softnet.FlowLimit is CounterRate flowLimit)
+            rows.Add(("softnet", "flow_limit", flowLimit));
+
+        var sb = new StringBuilder();
+        var moved = rows.Where(r => r.Rate.Total > 0).ToList();
+        if (!periodic)
+            sb.Append(Inv, $"Drops kfree_skb cannot see (device and softnet counters since start; {stats.Coverage}):\n");
+        if (moved.Count == 0)
+            sb.Append(Inv, $"  {"unseen",-9} none in {stats.InterfaceCount} devices of {stats.Namespaces} namespaces and the softnet backlog\n");
+        foreach (var (title, key, rate) in moved)
+        {
+            if (periodic)
+                sb.Append(Inv, $"  {title,-9} {key,-40} {rate.PerSecond,10:F0}/s {rate.Total,14}\n");
+            else
+                sb.Append(Inv, $"  {title + " " + key,-50} {rate.Total,14}\n");
+        }
+        foreach (var problem in stats.Problems)
+            sb.Append(Inv, $"  warning: {problem}\n");
         return sb.ToString();
     }
 

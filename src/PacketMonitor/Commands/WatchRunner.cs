@@ -6,8 +6,10 @@ using Microsoft.Extensions.Logging;
 using PacketMonitor.Core.Capture;
 using PacketMonitor.Core.Counters;
 using PacketMonitor.Core.Events;
+using PacketMonitor.Core.BlindSpots;
 using PacketMonitor.Core.Monitoring;
 using PacketMonitor.Kernel;
+using PacketMonitor.Kernel.BlindSpots;
 using PacketMonitor.Kernel.Btf;
 using PacketMonitor.Kernel.Symbols;
 
@@ -39,6 +41,13 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         var startedAt = KernelClock.MonotonicNow();
         using var capture = DropCapture.Attach(settings.Capture, ResolveReason, logger);
         var attachMs = (KernelClock.MonotonicNow() - startedAt) / 1_000_000.0;
+
+        // Drops kfree_skb cannot see (device and softnet counters): the baseline before saying "attached", totals at exit.
+        var blindSpotSampler = new KernelBlindSpotSampler(logger);
+        var blindSpotTracker = new BlindSpotTracker();
+        BlindSpotStats ObserveBlindSpots() => ScopedBlindSpots(blindSpotTracker.Observe(blindSpotSampler.Sample(), blindSpotSampler.Coverage), settings);
+        ObserveBlindSpots();
+
         await stderr.WriteLineAsync(
             $"packet-monitor: attached to skb:kfree_skb ({AttachModes.Name(capture.AttachMode)}) in {attachMs:F0} ms; Ctrl-C to stop");
         await stderr.FlushAsync(CancellationToken.None);
@@ -78,7 +87,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
                 written = await writing;
                 break;
             case OutputMode.Summary:
-                await PrintSummariesAsync(() => Scoped(capture.ReadCounters(), settings), reasons, stop.Token);
+                await PrintSummariesAsync(() => Scoped(capture.ReadCounters(), settings), ObserveBlindSpots, reasons, stop.Token);
                 break;
             default:
                 await WaitAsync(stop.Token);
@@ -96,6 +105,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         var losses = capture.ReadKernelLosses() with { QueueFull = (ulong)(reader?.QueueFull ?? 0) };
         await stderr.WriteAsync(SummaryText.Final(counters, losses, reasons, reader?.Received, written,
             settings.Output is OutputMode.Text or OutputMode.Json));
+        await stderr.WriteAsync(SummaryText.BlindSpots(ObserveBlindSpots(), periodic: false));
         await stderr.FlushAsync(CancellationToken.None);
         reader?.Dispose();
         return (int)ExitCode.Ok;
@@ -108,6 +118,12 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
     private static CounterSnapshot Scoped(CounterSnapshot all, WatchSettings settings) =>
         settings.Capture.Filter.Netns is uint netns
             ? all with { Entries = all.Entries.Where(e => e.Netns == netns).ToList() }
+            : all;
+
+    /// <summary>With --netns only that namespace's devices are listed (the softnet backlog is per CPU, for every namespace).</summary>
+    private static BlindSpotStats ScopedBlindSpots(BlindSpotStats all, WatchSettings settings) =>
+        settings.Capture.Filter.Netns is uint netns
+            ? all with { Interfaces = all.Interfaces.Where(i => i.Netns == netns).ToList() }
             : all;
 
     private static async Task WaitAsync(CancellationToken token)
@@ -180,8 +196,11 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>Once a second: drops/s and totals by reason, protocol and interface from the exact counters.</summary>
-    private async Task PrintSummariesAsync(Func<CounterSnapshot> read, IReasonNames reasons, CancellationToken token)
+    /// <summary>
+    /// Once a second: drops/s and totals by reason, protocol and interface from the exact counters, then
+    /// the device and softnet counters that kfree_skb cannot see.
+    /// </summary>
+    private async Task PrintSummariesAsync(Func<CounterSnapshot> read, Func<BlindSpotStats> blindSpots, IReasonNames reasons, CancellationToken token)
     {
         var previous = read();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
@@ -190,7 +209,8 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
             while (await timer.WaitForNextTickAsync(token))
             {
                 var now = read();
-                await stdout.WriteAsync(SummaryText.Periodic(previous, now, reasons));
+                await stdout.WriteAsync(SummaryText.Periodic(previous, now, reasons).TrimEnd('\n') + "\n"
+                    + SummaryText.BlindSpots(blindSpots(), periodic: true) + "\n");
                 await stdout.FlushAsync(CancellationToken.None);
                 previous = now;
             }

@@ -53,6 +53,58 @@ public sealed class ServeProcessTests
         Assert.Contains("\"running\":false", await stopped.Content.ReadAsStringAsync(cancel), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Serve_VethDeviceDrops_ShowInBlindSpots()
+    {
+        KernelTest.RequireRoot();
+        using var pair = new VethPair();
+        pair.B.Ip("link", "set", pair.BName, "mtu", "1000");
+        int port = FreePort();
+        using var monitor = new MonitorProcess("serve", "--listen", $"127.0.0.1:{port}");
+        await monitor.WaitAttachedAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        Assert.True(await KernelTest.EventuallyAsync(() => Device(TryGet(http, "/api/stats"), pair.A.Inode, pair.AName) is not null,
+            TimeSpan.FromSeconds(15)), $"no blind_spots entry for {pair.AName}: {monitor.Stderr}");
+
+        // Too big for B's MTU: the veth drops them at the device (tx_dropped on A, rx_dropped on B).
+        const int sent = 9;
+        using (var socket = pair.A.UdpSocket(pair.AddressA))
+        {
+            for (int i = 0; i < sent; i++)
+                socket.SendTo(new byte[1400], new IPEndPoint(pair.AddressB, 9));
+        }
+
+        Assert.True(await KernelTest.EventuallyAsync(() =>
+                Device(TryGet(http, "/api/stats"), pair.A.Inode, pair.AName)?.TxDropped == sent
+                && Device(TryGet(http, "/api/stats"), pair.B.Inode, pair.BName)?.RxDropped == sent,
+            TimeSpan.FromSeconds(10)), $"device drops in /api/stats: {TryGet(http, "/api/stats")}");
+        using var stats = JsonDocument.Parse(TryGet(http, "/api/stats")!);
+        var blind = stats.RootElement.GetProperty("blind_spots");
+        Assert.Contains("/run/netns", blind.GetProperty("coverage").GetString(), StringComparison.Ordinal);
+        Assert.Equal(pair.A.Name, blind.GetProperty("interfaces").EnumerateArray()
+            .Single(i => i.GetProperty("name").GetString() == pair.AName).GetProperty("netns_name").GetString());
+        Assert.True(blind.GetProperty("all_interfaces").GetProperty("tx_dropped").GetProperty("total").GetInt64() >= sent);
+        Assert.True(blind.GetProperty("softnet").GetProperty("cpus").GetInt32() >= 1);
+        foreach (var counter in (string[])["rx_dropped", "tx_dropped", "rx_missed", "softnet_dropped", "time_squeeze", "flow_limit"])
+            Assert.False(string.IsNullOrEmpty(blind.GetProperty("notes").GetProperty(counter).GetString()), counter);
+    }
+
+    /// <summary>One device's totals in blind_spots, or null when /api/stats does not list it (yet).</summary>
+    private static (long RxDropped, long TxDropped)? Device(string? statsJson, uint netns, string name)
+    {
+        if (statsJson is null)
+            return null;
+        using var stats = JsonDocument.Parse(statsJson);
+        if (!stats.RootElement.TryGetProperty("blind_spots", out var blind) || blind.ValueKind != JsonValueKind.Object)
+            return null;
+        foreach (var device in blind.GetProperty("interfaces").EnumerateArray())
+        {
+            if (device.GetProperty("netns").GetUInt32() == netns && device.GetProperty("name").GetString() == name)
+                return (device.GetProperty("rx_dropped").GetProperty("total").GetInt64(), device.GetProperty("tx_dropped").GetProperty("total").GetInt64());
+        }
+        return null;
+    }
+
     private static string? TryGet(HttpClient http, string path)
     {
         try

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
@@ -98,6 +99,30 @@ public sealed class WatchProcessTests
         Assert.Matches(@"reason +NO_SOCKET \(\d+\) +\d+/s +5\n", blocks[^1]);
         Assert.Matches(@"protocol +UDP +\d+/s +5\n", blocks[^1]);
         Assert.Contains("events: off (counters only)", monitor.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WatchSummary_VethPeerDown_ShowsTheDeviceCounters()
+    {
+        KernelTest.RequireRoot();
+        using var pair = new VethPair();
+        pair.B.Ip("link", "set", pair.BName, "down");
+        pair.A.Exec("sysctl", "-qw", $"net.ipv6.conf.{pair.AName}.disable_ipv6=1"); // only the test's datagrams
+        using var monitor = new MonitorProcess("watch", "--summary", "--duration", "3s");
+        await monitor.WaitAttachedAsync();
+        using (var socket = pair.A.UdpSocket(pair.AddressA))
+        {
+            for (int i = 0; i < 4; i++)
+                socket.SendTo(new byte[32], new IPEndPoint(pair.AddressB, 9));
+        }
+
+        Assert.Equal(0, await monitor.WaitExitAsync(TimeSpan.FromSeconds(20)));
+
+        string device = $@"{pair.AName} \[{pair.A.Name}\] tx_dropped";
+        var blocks = monitor.Stdout.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(Regex.IsMatch(blocks[^1], $@"device +{device} +\d+/s +4(\n|$)"), monitor.Stdout);
+        Assert.Contains("Drops kfree_skb cannot see", monitor.Stderr, StringComparison.Ordinal);
+        Assert.True(Regex.IsMatch(monitor.Stderr, $@"device {device} +4\n"), monitor.Stderr);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging.Abstractions;
+using PacketMonitor.Core.BlindSpots;
 using PacketMonitor.Core.Counters;
 using PacketMonitor.Core.Events;
 using PacketMonitor.Core.Monitoring;
@@ -122,6 +123,57 @@ public sealed class MonitorSessionTests
         Assert.Equal("NO_SOCKET", Assert.Single(stats.ByReason).Name);
         Assert.True(stats.Running);
         Assert.Equal("tp_btf", stats.AttachMode);
+    }
+
+    /// <summary>Device counters the test sets; every read is one sample.</summary>
+    private sealed class ScriptedBlindSpots : IBlindSpotSampler
+    {
+        public ulong TxDropped;
+        public int Samples;
+
+        public string Coverage => "scripted";
+
+        public BlindSpotSample Sample()
+        {
+            Interlocked.Increment(ref Samples);
+            var veth = new InterfaceCounters(42, "pod", 3, "veth0", new DeviceCounters(0, Interlocked.Read(ref TxDropped), 0, 0, 0, 0, 0));
+            return new BlindSpotSample(DateTimeOffset.UtcNow, [veth], [new SoftnetCounters(0, 1, 0, 0, 0)], []);
+        }
+    }
+
+    [Fact]
+    public async Task Stats_BlindSpots_CountFromTheStartOfEachRun()
+    {
+        var source = new ScriptedSource();
+        var devices = new ScriptedBlindSpots { TxDropped = 100 }; // dropped before monitoring started: not counted
+        await using var session = new MonitorSession(source, TimeProvider.System, NullLogger<MonitorSession>.Instance,
+            pollInterval: TimeSpan.FromMilliseconds(50), blindSpots: devices);
+        var cancel = TestContext.Current.CancellationToken;
+
+        await session.StartAsync(cancel);
+        Interlocked.Add(ref devices.TxDropped, 7);
+        Assert.True(await Eventually(() => session.Stats.BlindSpots?.Interfaces.SingleOrDefault()?.TxDropped.Total == 7));
+        Assert.Equal(("veth0", 42u, "pod", "scripted"),
+            (session.Stats.BlindSpots!.Interfaces[0].Name, session.Stats.BlindSpots.Interfaces[0].Netns,
+             session.Stats.BlindSpots.Interfaces[0].NetnsName, session.Stats.BlindSpots.Coverage));
+        await session.StopAsync(cancel);
+
+        Interlocked.Add(ref devices.TxDropped, 5); // while stopped
+        await session.StartAsync(cancel);
+        Interlocked.Add(ref devices.TxDropped, 1);
+        Assert.True(await Eventually(() => session.Stats.Running && session.Stats.BlindSpots?.Interfaces.SingleOrDefault()?.TxDropped.Total == 1));
+    }
+
+    [Fact]
+    public async Task Stats_WithoutSampler_HaveNoBlindSpots()
+    {
+        var source = new ScriptedSource();
+        source.Counters.Add(new CounterEntry(3, 17, 1, 42, 1, 64));
+        await using var session = Session(source);
+        await session.StartAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(await Eventually(() => session.Stats.TotalDrops == 1));
+        Assert.Null(session.Stats.BlindSpots);
     }
 
     private static async Task<bool> Eventually(Func<bool> condition)

@@ -101,10 +101,25 @@ public sealed partial class ReasonCatalogTests
     }
 
     [Theory]
-    [InlineData("OVS_DROP_EXPLICIT", "Open vSwitch", "ovs-appctl")]
-    [InlineData("OVS_DROP_METER", "Open vSwitch", "ovs-appctl")]
+    [InlineData("OVS_DROP_EXPLICIT", "ovs-ofctl dump-flows")]
+    [InlineData("OVS_DROP_METER", "meter-stats")]
+    [InlineData("OVS_DROP_CONNTRACK", "dump-conntrack")]
+    [InlineData("OVS_DROP_LAST_ACTION", "dpctl/dump-flows")]
+    public void Describe_OpenVswitchReason_IsSpecific(string name, string command)
+    {
+        var info = ReasonCatalog.Describe(name);
+
+        Assert.False(info.IsGeneric);
+        Assert.Contains("Open", info.Explanation, StringComparison.Ordinal);
+        Assert.Contains(command, info.Hint, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("OVS_DROP_SOMETHING_NEW", "Open vSwitch", "ovs-appctl")]
+    [InlineData("SUBSYS_OPENVSWITCH:0x00ff", "Open vSwitch", "ovs-appctl")]
     [InlineData("RX_DROP_U_MIC_FAIL", "mac80211", "iw dev")]
     [InlineData("RX_DROP_M_BAD_BCN_KEYIDX", "mac80211", "iw dev")]
+    [InlineData("SUBSYS_MAC80211_UNUSABLE:0x0001", "mac80211", "iw dev")]
     public void Describe_SubsystemReason_IsGenericPerSubsystem(string name, string subsystem, string command)
     {
         var info = ReasonCatalog.Describe(name);

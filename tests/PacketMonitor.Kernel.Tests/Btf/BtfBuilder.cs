@@ -23,6 +23,16 @@ internal sealed class BtfBuilder
             _strings.Add(0); // base BTF: offset 0 is the empty string
     }
 
+    private BtfBuilder(int nextId, uint stringBase)
+    {
+        NextId = nextId;
+        _stringBase = stringBase;
+    }
+
+    /// <summary>A builder of split BTF on top of a real base blob (a module's BTF on the running kernel's vmlinux).</summary>
+    public static BtfBuilder SplitOn(ReadOnlySpan<byte> baseBlob, BtfReader parsedBase) =>
+        new(parsedBase.LastTypeId + 1, BinaryPrimitives.ReadUInt32LittleEndian(baseBlob[20..])); // header: str_len
+
     public int NextId { get; private set; }
 
     public int Int(string name, int size, bool signed = false) =>

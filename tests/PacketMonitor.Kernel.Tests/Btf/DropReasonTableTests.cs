@@ -34,9 +34,9 @@ public sealed class DropReasonTableTests : IDisposable
         Assert.Equal("NO_SOCKET", table.NameOf(8));
         Assert.Equal("MAX", table.NameOf(10)); // sentinel: named, but not listed
         Assert.Equal("RX_DROP_U_MIC_FAIL", table.NameOf(0x10001)); // a subsystem enum in vmlinux
-        Assert.Equal("SUBSYS_MAC80211_UNUSABLE:0", table.NameOf(0x10000)); // ___RX_DROP_UNUSABLE marker is not a name
-        Assert.Equal("SUBSYS_OPENVSWITCH:1", table.NameOf(0x20001)); // ovs lives in a module not given here
-        Assert.Equal("SUBSYS_7:3", table.NameOf(0x70003));
+        Assert.Equal("SUBSYS_MAC80211_UNUSABLE:0x0000", table.NameOf(0x10000)); // ___RX_DROP_UNUSABLE marker is not a name
+        Assert.Equal("SUBSYS_OPENVSWITCH:0x0001", table.NameOf(0x20001)); // ovs lives in a module not given here
+        Assert.Equal("SUBSYS_7:0x0003", table.NameOf(0x70003));
         Assert.Equal("UNKNOWN_999", table.NameOf(999));
         Assert.Same(table.NameOf(999), table.NameOf(999));
         Assert.Equal(
@@ -52,7 +52,7 @@ public sealed class DropReasonTableTests : IDisposable
 
         Assert.Equal("OVS_DROP_LAST_ACTION", table.NameOf(0x20001));
         Assert.Equal("OVS_DROP_ACTION_ERROR", table.NameOf(0x20002));
-        Assert.Equal("SUBSYS_OPENVSWITCH:9", table.NameOf(0x20009));
+        Assert.Equal("SUBSYS_OPENVSWITCH:0x0009", table.NameOf(0x20009));
         Assert.DoesNotContain(table.All, r => r.Name.EndsWith("_MAX", StringComparison.Ordinal) || r.Name.StartsWith('_'));
         Assert.Equal(table.All.OrderBy(r => r.Code), table.All);
         Assert.Equal(0x20002u, table.All[^1].Code);
@@ -67,7 +67,7 @@ public sealed class DropReasonTableTests : IDisposable
         var table = DropReasonTable.FromBtf(BtfReader.Parse(b.Build()), []);
 
         Assert.Equal(24, table.SubsystemShift);
-        Assert.Equal("SUBSYS_FOO:5", table.NameOf(0x0100_0005));
+        Assert.Equal("SUBSYS_FOO:0x000005", table.NameOf(0x0100_0005));
         Assert.Equal("UNKNOWN_65536", table.NameOf(0x10000));
         Assert.Equal([new(2, "NOT_SPECIFIED")], table.All);
     }
@@ -81,7 +81,7 @@ public sealed class DropReasonTableTests : IDisposable
 
         Assert.Empty(table.All);
         Assert.Equal("UNKNOWN_2", table.NameOf(2));
-        Assert.Equal("SUBSYS_2:1", table.NameOf(0x20001));
+        Assert.Equal("SUBSYS_2:0x0001", table.NameOf(0x20001));
     }
 
     [Theory]
@@ -99,6 +99,8 @@ public sealed class DropReasonTableTests : IDisposable
     [InlineData("MAX", 10u)]
     [InlineData("UNKNOWN_999", 999u)]
     [InlineData("SUBSYS_OPENVSWITCH:9", 0x20009u)]
+    [InlineData("SUBSYS_OPENVSWITCH:0x0009", 0x20009u)]
+    [InlineData("subsys_openvswitch:0xffff", 0x2ffffu)]
     [InlineData("subsys_7:3", 0x70003u)]
     [InlineData("42", 42u)]
     [InlineData("0x2a", 42u)]
@@ -146,7 +148,7 @@ public sealed class DropReasonTableTests : IDisposable
         Assert.Equal([new(5, "NOT_SPECIFIED"), new(6, "NO_SOCKET"), new(7, "SOCKET_RCVBUFF")], table.All);
         Assert.Equal("MAX", table.NameOf(9));
         Assert.Equal("UNKNOWN_8", table.NameOf(8));
-        Assert.Equal("SUBSYS_2:1", table.NameOf(0x20001));
+        Assert.Equal("SUBSYS_2:0x0001", table.NameOf(0x20001));
         Assert.False(table.TryGetCode("UNRESOLVED", out _));
     }
 

@@ -41,6 +41,7 @@ public sealed class StatsEndpointTests
         Assert.Equal(3u, top.GetProperty("code").GetUInt32());
         Assert.Equal(5UL, top.GetProperty("count").GetUInt64());
         Assert.False(string.IsNullOrEmpty(top.GetProperty("explanation").GetString()));
+        Assert.Contains("ss -", top.GetProperty("hint").GetString(), StringComparison.Ordinal);
 
         Assert.Contains(stats.GetProperty("by_protocol").EnumerateArray(),
             p => p.GetProperty("protocol").GetString() == "UDP" && p.GetProperty("count").GetUInt64() == 3);
@@ -100,5 +101,60 @@ public sealed class StatsEndpointTests
 
         Assert.True(stats.GetProperty("running").GetBoolean());
         Assert.Equal(FakeDropSource.Mode, stats.GetProperty("attach_mode").GetString());
+    }
+
+    [Fact]
+    public async Task GetStats_BlindSpots_GiveTotalsRatesAndNotesInSnakeCase()
+    {
+        var devices = new FakeBlindSpots();
+        devices.SetDevices(FakeBlindSpots.Device("eth0", 2, Netns, rxDropped: 100, rxMissed: 1000),
+            FakeBlindSpots.Device("veth1", 9, 4026532001, "pod-a", txDropped: 5));
+        devices.SetSoftnet(new(0, 500, 10, 20, 3), new(1, 500, 0, 1, 0));
+        await using var host = await DashboardHost.StartAsync(pollInterval: TimeSpan.FromMilliseconds(500), blindSpots: devices);
+        // Counted from the start: the values above are the baseline.
+        devices.SetDevices(FakeBlindSpots.Device("eth0", 2, Netns, rxDropped: 103, rxMissed: 1040),
+            FakeBlindSpots.Device("veth1", 9, 4026532001, "pod-a", txDropped: 6));
+        devices.SetSoftnet(new(0, 600, 12, 25, 3), new(1, 600, 1, 1, 0));
+
+        var stats = await Wait.UntilAsync(() => host.GetJsonAsync("/api/stats"),
+            s => s.TryGetProperty("blind_spots", out var b) && b.ValueKind == JsonValueKind.Object
+                && b.GetProperty("all_interfaces").GetProperty("rx_missed").GetProperty("total").GetUInt64() == 40, "sampled blind spots");
+
+        var blind = stats.GetProperty("blind_spots");
+        Assert.Equal("the test's devices", blind.GetProperty("coverage").GetString());
+        Assert.Equal(2, blind.GetProperty("namespaces").GetInt32());
+        Assert.Equal(2, blind.GetProperty("interface_count").GetInt32());
+        var eth0 = blind.GetProperty("interfaces")[0];
+        Assert.Equal("eth0", eth0.GetProperty("name").GetString());
+        Assert.Equal(2, eth0.GetProperty("ifindex").GetInt32());
+        Assert.Equal(Netns, eth0.GetProperty("netns").GetUInt32());
+        Assert.Equal("", eth0.GetProperty("netns_name").GetString());
+        Assert.Equal(3UL, eth0.GetProperty("rx_dropped").GetProperty("total").GetUInt64());
+        Assert.Equal(40UL, eth0.GetProperty("rx_missed").GetProperty("total").GetUInt64());
+        Assert.True(eth0.GetProperty("rx_missed").GetProperty("per_second").GetDouble() > 0);
+        foreach (var field in (string[])["tx_dropped", "rx_fifo", "tx_fifo", "rx_errors", "tx_errors"])
+            Assert.Equal(0UL, eth0.GetProperty(field).GetProperty("total").GetUInt64());
+        var veth = blind.GetProperty("interfaces")[1];
+        Assert.Equal(("veth1", "pod-a", 1UL), (veth.GetProperty("name").GetString(), veth.GetProperty("netns_name").GetString(),
+            veth.GetProperty("tx_dropped").GetProperty("total").GetUInt64()));
+        var softnet = blind.GetProperty("softnet");
+        Assert.Equal(2, softnet.GetProperty("cpus").GetInt32());
+        Assert.Equal(3UL, softnet.GetProperty("dropped").GetProperty("total").GetUInt64());
+        Assert.Equal(5UL, softnet.GetProperty("time_squeeze").GetProperty("total").GetUInt64());
+        Assert.Equal(0UL, softnet.GetProperty("flow_limit").GetProperty("total").GetUInt64());
+        foreach (var note in (string[])["rx_dropped", "tx_dropped", "rx_missed", "rx_fifo", "softnet_dropped", "time_squeeze", "flow_limit"])
+            Assert.False(string.IsNullOrEmpty(blind.GetProperty("notes").GetProperty(note).GetString()), note);
+        Assert.Equal(0, blind.GetProperty("problems").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task GetStats_WithoutSampler_HasNullBlindSpots()
+    {
+        await using var host = await DashboardHost.StartAsync();
+        host.Source.SetCounters(new CounterEntry(3, 6, 2, 1, 1, 60));
+
+        var stats = await Wait.UntilAsync(() => host.GetJsonAsync("/api/stats"), s => s.GetProperty("total_drops").GetUInt64() == 1, "first poll");
+
+        Assert.Equal(JsonValueKind.Null, stats.GetProperty("blind_spots").ValueKind);
     }
 }

@@ -269,9 +269,77 @@ public sealed class DashboardBrowserTests(ChromiumFixture chromium) : IClassFixt
     }
 
     [Fact]
-    public async Task DashboardWithTraffic_SavesAScreenshot()
+    public async Task BlindSpotsPanel_ShowsDeviceAndSoftnetCountersWithNotes()
+    {
+        var devices = new FakeBlindSpots();
+        devices.SetDevices(FakeBlindSpots.Device("eth0", 2, Netns, rxMissed: 1000), FakeBlindSpots.Device("veth-pod", 7, 4026532001, "pod-a", txDropped: 5));
+        await using var host = await StartHostAsync(blindSpots: devices);
+        await using var page = await OpenAsync(host);
+        await Expect(page.Badge).ToHaveTextAsync("Running");
+
+        devices.SetDevices(FakeBlindSpots.Device("eth0", 2, Netns, rxMissed: 1042), FakeBlindSpots.Device("veth-pod", 7, 4026532001, "pod-a", txDropped: 12));
+        devices.SetSoftnet(new(0, 200, 3, 9, 0), new(1, 100, 0, 0, 0));
+
+        var rows = page.Page.GetByTestId("blind-devices-table").Locator("tbody tr");
+        await Expect(rows.First.Locator("td").Nth(4)).ToHaveTextAsync(new Regex("^42( ·|$)"), new() { Timeout = 2_000 });
+        await Expect(rows.First.Locator("td").First).ToHaveTextAsync("eth0"); // the most drops first
+        await Expect(rows.Nth(1).Locator("td").Nth(1)).ToHaveTextAsync("pod-a");
+        await Expect(rows.Nth(1).Locator("td").Nth(3)).ToHaveTextAsync(new Regex("^7( ·|$)"));
+        var softnet = page.Page.GetByTestId("blind-softnet-table").Locator("tbody tr");
+        await Expect(softnet.Nth(0).Locator("td").Nth(2)).ToHaveTextAsync("3");
+        await Expect(softnet.Nth(1).Locator("td").Nth(2)).ToHaveTextAsync("9");
+        await Expect(page.Page.GetByTestId("card-unseen")).ToContainTextAsync("devices 49 · backlog 3");
+        await Expect(page.Page.GetByTestId("blind-more")).ToContainTextAsync("the test's devices");
+
+        // What each counter means: a tooltip on its heading and cells, and a list under the tables.
+        var missed = page.Page.GetByTestId("blind-devices-table").Locator("th[data-note=rx_missed]");
+        Assert.Contains("receive ring", await missed.GetAttributeAsync("title") ?? "", StringComparison.Ordinal);
+        Assert.Contains("netdev_max_backlog", await softnet.Nth(0).Locator("td").First.GetAttributeAsync("title") ?? "", StringComparison.Ordinal);
+        await page.Page.Locator(".blind-notes summary").ClickAsync();
+        await Expect(page.Page.GetByTestId("blind-notes").Locator("[data-note=time_squeeze] dd")).ToContainTextAsync("Not a drop");
+        await Expect(page.Page.GetByTestId("blind-problems")).ToBeHiddenAsync();
+
+        devices.SetProblems("cannot read /proc/net/softnet_stat: gone");
+        await Expect(page.Page.GetByTestId("blind-problems")).ToContainTextAsync("softnet_stat: gone");
+        Assert.Empty(page.Errors);
+    }
+
+    [Fact]
+    public async Task BlindSpotsPanel_WithoutSampler_SaysSo()
     {
         await using var host = await StartHostAsync();
+        await using var page = await OpenAsync(host);
+        host.Source.SetCounters(new CounterEntry(3, 6, 2, Netns, 1, 60));
+
+        await Expect(page.Page.GetByTestId("card-total")).ToContainTextAsync("1");
+        await Expect(page.Page.GetByTestId("blind-more")).ToContainTextAsync("samples no device");
+        await Expect(page.Page.GetByTestId("card-unseen")).ToContainTextAsync("not sampled");
+        Assert.Empty(page.Errors);
+    }
+
+    [Fact]
+    public async Task ReasonTable_ShowsExplanationAndWhatToDo()
+    {
+        await using var host = await StartHostAsync();
+        await using var page = await OpenAsync(host);
+        host.Source.SetCounters(new CounterEntry(3, 6, 2, Netns, 4, 240));
+
+        var row = page.Page.GetByTestId("reasons-table").Locator("tbody tr").First;
+        await Expect(row.Locator("td").First).ToHaveTextAsync("NO_SOCKET");
+        await Expect(row.Locator("td").Nth(3)).ToContainTextAsync("nothing listens");
+        await Expect(row.Locator("td").Nth(3).Locator(".hint")).ToContainTextAsync("What to do: Check the service");
+        string title = await row.Locator("td").First.GetAttributeAsync("title") ?? "";
+        Assert.Contains("nothing listens", title, StringComparison.Ordinal);
+        Assert.Contains("ss -ltnup", title, StringComparison.Ordinal);
+        Assert.Empty(page.Errors);
+    }
+
+    [Fact]
+    public async Task DashboardWithTraffic_SavesAScreenshot()
+    {
+        var devices = new FakeBlindSpots();
+        devices.SetDevices(FakeBlindSpots.Device("eth0", 2, Netns), FakeBlindSpots.Device("veth-dns", 7, 4026532001, "dns"));
+        await using var host = await StartHostAsync(blindSpots: devices);
         await using var page = await OpenAsync(host);
         await Expect(page.Badge).ToHaveTextAsync("Running");
 
@@ -319,6 +387,9 @@ public sealed class DashboardBrowserTests(ChromiumFixture chromium) : IClassFixt
                     new LocationCount(14, 0xffffffff81c00000, "nf_hook_slow+0xa8", netfilter * 3),
                     new LocationCount(2, 0xffffffff81d00000, "icmp_rcv+0x1c6", unspecified * 3));
                 host.Source.SetLosses(new EventLosses { RingBufferFull = (ulong)second * 3 });
+                devices.SetDevices(FakeBlindSpots.Device("eth0", 2, Netns, rxMissed: (ulong)(second * 40 + tick * 9)),
+                    FakeBlindSpots.Device("veth-dns", 7, 4026532001, "dns", txDropped: (ulong)(second * 2)));
+                devices.SetSoftnet(new(0, 1000, (uint)second, (uint)(second * 5 + tick), 0), new(1, 1000, 0, (uint)second, 0));
                 await Task.Delay(250, TestContext.Current.CancellationToken);
             }
         }
@@ -386,12 +457,13 @@ public sealed class DashboardBrowserTests(ChromiumFixture chromium) : IClassFixt
         return Path.Combine(folder, name);
     }
 
-    private static Task<DashboardHost> StartHostAsync(Action<DashboardOptions>? configure = null, bool monitoring = true) =>
+    private static Task<DashboardHost> StartHostAsync(Action<DashboardOptions>? configure = null, bool monitoring = true,
+        FakeBlindSpots? blindSpots = null) =>
         DashboardHost.StartAsync(o =>
         {
             o.WebRoot = WebRoot();
             configure?.Invoke(o);
-        }, monitoring, withWebRoot: false);
+        }, monitoring, withWebRoot: false, blindSpots: blindSpots);
 
     private async Task<BrowserPage> OpenAsync(DashboardHost host, string path = "/")
     {

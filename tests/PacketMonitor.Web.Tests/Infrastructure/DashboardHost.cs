@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using PacketMonitor.Core.BlindSpots;
 using PacketMonitor.Core.Monitoring;
 
 namespace PacketMonitor.Web.Tests.Infrastructure;
@@ -40,11 +41,12 @@ public sealed class DashboardHost : IAsyncDisposable
     internal LiveFeed Feed => App.Services.GetRequiredService<LiveFeed>();
 
     public static async Task<DashboardHost> StartAsync(Action<DashboardOptions>? configure = null, bool monitoring = true,
-        bool withWebRoot = true, int recentCapacity = RecentEvents.DefaultCapacity, TimeSpan? pollInterval = null)
+        bool withWebRoot = true, int recentCapacity = RecentEvents.DefaultCapacity, TimeSpan? pollInterval = null,
+        IBlindSpotSampler? blindSpots = null)
     {
         var source = new FakeDropSource();
         var session = new MonitorSession(source, TimeProvider.System, NullLogger<MonitorSession>.Instance,
-            recentCapacity, pollInterval ?? TimeSpan.FromMilliseconds(100));
+            recentCapacity, pollInterval ?? TimeSpan.FromMilliseconds(100), blindSpots);
         string? webRoot = null;
         if (withWebRoot)
         {

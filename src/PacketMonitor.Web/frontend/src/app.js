@@ -10,8 +10,8 @@
 // the DOM through textContent: this file never uses innerHTML.
 
 import {
-  eventKey, eventMatches, formatBytes, formatClock, formatCount, formatFlow, formatInterface,
-  formatProtocol, formatRate, formatTime, hexDump, parseHex,
+  eventKey, eventMatches, formatBytes, formatClock, formatCount, formatCounterRate, formatFlow, formatInterface,
+  formatProtocol, formatRate, formatTime, hexDump, parseHex, unseenDropRate,
 } from "./format.js";
 
 const MAX_EVENTS = 500;          // rows kept in the live table
@@ -66,7 +66,10 @@ function setText(id, text) {
   if (element.textContent !== value) element.textContent = value;
 }
 
-/** Replaces a table body with one row per item; columns: [{ value: item => text, num?: bool, title?: item => text }]. */
+/**
+ * Replaces a table body with one row per item;
+ * columns: [{ value: item => text, num?: bool, title?: item => text, detail?: item => text (a second, muted line) }].
+ */
 function fillTable(tableId, items, columns, emptyText = "Nothing yet.") {
   const body = $(tableId).tBodies[0];
   const fragment = document.createDocumentFragment();
@@ -75,6 +78,8 @@ function fillTable(tableId, items, columns, emptyText = "Nothing yet.") {
     for (const column of columns) {
       const cell = textElement("td", column.value(item), column.num ? "num" : column.className);
       if (column.title) cell.title = String(column.title(item) ?? "");
+      const detail = column.detail?.(item);
+      if (detail) cell.append(textElement("div", detail, "hint muted"));
       row.append(cell);
     }
     fragment.append(row);
@@ -180,12 +185,15 @@ function renderStats() {
 
   const top = (items) => [...(items ?? [])].sort((a, b) => (b.count ?? 0) - (a.count ?? 0)).slice(0, TOP_ROWS);
 
+  const hintOf = (r) => r.hint || state.reasons.get(r.name)?.hint || "";
+  const explanationOf = (r) => r.explanation || state.reasons.get(r.name)?.explanation || "";
   fillTable("reasons-table", top(stats.by_reason), [
-    { value: (r) => r.name, className: "nowrap" },
+    { value: (r) => r.name, className: "nowrap", title: (r) => [explanationOf(r), hintOf(r)].filter(Boolean).join(" ") },
     { value: (r) => r.code, num: true },
     { value: (r) => formatCount(r.count), num: true },
-    { value: (r) => r.explanation ?? state.reasons.get(r.name)?.explanation ?? "", title: (r) => state.reasons.get(r.name)?.hint ?? "" },
+    { value: explanationOf, title: hintOf, detail: (r) => (hintOf(r) ? `What to do: ${hintOf(r)}` : "") },
   ], "No drops yet.");
+  renderBlindSpots(stats.blind_spots);
   fillTable("flows-table", top(stats.top_flows), [
     { value: (f) => f.source },
     { value: (f) => f.destination },
@@ -211,6 +219,72 @@ function renderStats() {
     }
   }
   for (const protocol of stats.by_protocol ?? []) addFilterOption("filter-protocol", protocol.protocol);
+}
+
+// ---------------------------------------------------------------- drops kfree_skb cannot see
+
+const BLIND_DEVICE_ROWS = 10;
+const BLIND_NOTE_LABELS = [
+  ["rx_dropped", "rx dropped"], ["tx_dropped", "tx dropped"], ["rx_missed", "rx missed"], ["rx_fifo", "rx fifo"],
+  ["softnet_dropped", "backlog full"], ["time_squeeze", "time squeeze"], ["flow_limit", "flow limit"],
+];
+let shownNotes = "";
+
+/** The "Drops kfree_skb cannot see" panel and card from `blind_spots` (device and softnet counters). */
+function renderBlindSpots(blind) {
+  const notes = blind?.notes ?? {};
+  if (!blind) {
+    setText("card-unseen", "–");
+    setText("card-unseen-note", "not sampled by this server");
+    setText("blind-more", "This server samples no device or softnet counters.");
+  } else {
+    const all = blind.all_interfaces ?? {};
+    const deviceTotal = ["rx_dropped", "tx_dropped", "rx_missed"].reduce((sum, name) => sum + (Number(all[name]?.total) || 0), 0);
+    setText("card-unseen", formatRate(unseenDropRate(blind)));
+    setText("card-unseen-note", `since start: devices ${formatCount(deviceTotal)} · backlog ${formatCount(blind.softnet?.dropped?.total)}`);
+    const devices = blind.interfaces ?? [];
+    const shown = Math.min(devices.length, BLIND_DEVICE_ROWS);
+    setText("blind-more", `Covers ${blind.coverage || "this network namespace"}: ${formatCount(blind.interface_count)} devices in ` +
+      `${formatCount(blind.namespaces)} namespaces, the ${shown} with the most drops listed.`);
+  }
+  for (const th of $("blind-devices-table").querySelectorAll("th[data-note]")) th.title = notes[th.dataset.note] ?? "";
+
+  const counter = (name) => ({ value: (d) => formatCounterRate(d[name]), num: true, title: () => notes[name] ?? "" });
+  fillTable("blind-devices-table", (blind?.interfaces ?? []).slice(0, BLIND_DEVICE_ROWS), [
+    { value: (d) => d.name || `if ${d.ifindex}`, title: (d) => `ifindex ${d.ifindex}` },
+    { value: (d) => d.netns_name || d.netns, title: (d) => `netns ${d.netns}` },
+    counter("rx_dropped"), counter("tx_dropped"), counter("rx_missed"), counter("rx_fifo"),
+  ], blind ? "No devices read." : "Not sampled by this server.");
+
+  const softnet = blind?.softnet;
+  const softnetRows = !softnet ? [] : [
+    ["backlog full (dropped)", "softnet_dropped", softnet.dropped],
+    ["time squeeze (not a drop)", "time_squeeze", softnet.time_squeeze],
+    ...(softnet.flow_limit ? [["flow limit", "flow_limit", softnet.flow_limit]] : []),
+  ];
+  fillTable("blind-softnet-table", softnetRows, [
+    { value: (r) => r[0], title: (r) => notes[r[1]] ?? "" },
+    { value: (r) => formatRate(r[2]?.per_second), num: true },
+    { value: (r) => formatCount(r[2]?.total), num: true },
+  ], blind ? "/proc/net/softnet_stat was not read." : "Not sampled by this server.");
+
+  const noteText = JSON.stringify(notes);
+  if (noteText !== shownNotes) {
+    shownNotes = noteText;
+    const fragment = document.createDocumentFragment();
+    for (const [name, label] of BLIND_NOTE_LABELS) {
+      if (!notes[name]) continue;
+      const item = document.createElement("div");
+      item.dataset.note = name;
+      item.append(textElement("dt", label), textElement("dd", notes[name]));
+      fragment.append(item);
+    }
+    $("blind-notes").replaceChildren(fragment);
+  }
+
+  const problems = blind?.problems ?? [];
+  $("blind-problems").hidden = problems.length === 0;
+  setText("blind-problems", problems.length ? `Not read: ${problems.join("; ")}` : "");
 }
 
 /** Adds an option to a filter select once, in alphabetical order, keeping the selection. */

@@ -143,3 +143,21 @@ export function eventMatches(event, filter) {
   }
   return true;
 }
+
+/** A blind-spot counter {total, per_second}: "1,234" or "1,234 · 12/s" while it moves. */
+export function formatCounterRate(counter) {
+  const total = formatCount(counter?.total);
+  const rate = Number(counter?.per_second ?? 0);
+  return rate > 0 ? `${total} · ${formatRate(rate)}/s` : total;
+}
+
+/**
+ * Drops per second the kfree_skb hook may not see, from `blind_spots`: every device's rx/tx dropped and
+ * rx missed plus the softnet backlog drops. null when the server sends no blind spots.
+ */
+export function unseenDropRate(blindSpots) {
+  if (!blindSpots || typeof blindSpots !== "object") return null;
+  const all = blindSpots.all_interfaces ?? {};
+  return ["rx_dropped", "tx_dropped", "rx_missed"].reduce((sum, name) => sum + (Number(all[name]?.per_second) || 0), 0) +
+    (Number(blindSpots.softnet?.dropped?.per_second) || 0);
+}

@@ -1,7 +1,7 @@
 // Unit tests of the dashboard's pure helpers: node --test (npm test).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { eventMatches, formatFlow, formatProtocol, hexDump, parseHex } from "../src/format.js";
+import { eventMatches, formatCounterRate, formatFlow, formatProtocol, hexDump, parseHex, unseenDropRate } from "../src/format.js";
 
 const tcp = { id: 1, timestamp: "2025-01-01T00:00:00Z", reason: "TCP_INVALID_SEQUENCE", protocol: "TCP", src_addr: "10.0.0.1", dst_addr: "10.0.0.2", src_port: 1234, dst_port: 80, ifname: "veth0", comm: "curl" };
 const noFilter = { reason: "", protocol: "", text: "", hideUnspecified: false };
@@ -42,4 +42,22 @@ test("eventMatches_Filters_NarrowByReasonProtocolTextAndUnspecified", () => {
   assert.ok(eventMatches(tcp, { ...noFilter, text: "10.0.0.2:80" }));
   assert.ok(!eventMatches(tcp, { ...noFilter, text: "wget" }));
   assert.ok(!eventMatches({ ...tcp, reason: "NOT_SPECIFIED" }, { ...noFilter, hideUnspecified: true }));
+});
+
+test("formatCounterRate_Moving_ShowsTotalAndRate", () => {
+  assert.equal(formatCounterRate({ total: 1234, per_second: 12.25 }), "1,234 · 12.3/s");
+});
+
+test("formatCounterRate_Still_ShowsTotalOnly", () => {
+  assert.equal(formatCounterRate({ total: 7, per_second: 0 }), "7");
+  assert.equal(formatCounterRate(undefined), "0");
+});
+
+test("unseenDropRate_SumsDeviceAndSoftnetDrops", () => {
+  const blind = {
+    all_interfaces: { rx_dropped: { per_second: 1 }, tx_dropped: { per_second: 2 }, rx_missed: { per_second: 3 }, rx_fifo: { per_second: 100 } },
+    softnet: { dropped: { per_second: 4 }, time_squeeze: { per_second: 50 } },
+  };
+  assert.equal(unseenDropRate(blind), 10); // fifo overruns and time squeezes are not packet drops
+  assert.equal(unseenDropRate(null), null);
 });
