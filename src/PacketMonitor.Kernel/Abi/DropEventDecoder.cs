@@ -150,22 +150,8 @@ internal sealed class DropEventDecoder(
             return name;
         }
 
-        // Invalid UTF-8 becomes U+FFFD (Encoding.UTF8 never throws); control characters, including
-        // C1 such as U+009B (CSI), and invisible format characters (bidi overrides such as U+202E,
-        // zero-width spaces) become '?' so a process name can neither drive nor disguise the output.
-        private static string Sanitize(ReadOnlySpan<byte> bytes)
-        {
-            string text = Encoding.UTF8.GetString(bytes);
-            if (!text.AsSpan().ContainsAnyExceptInRange(' ', '~'))
-                return text; // printable ASCII: the usual case
-            return string.Create(text.Length, text, static (dest, src) =>
-            {
-                for (int i = 0; i < src.Length; i++)
-                {
-                    char c = src[i];
-                    dest[i] = char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format ? '?' : c;
-                }
-            });
-        }
+        // Invalid UTF-8 becomes U+FFFD (Encoding.UTF8 never throws); DisplayText replaces control and
+        // format characters so a process name can neither drive nor disguise the output.
+        private static string Sanitize(ReadOnlySpan<byte> bytes) => DisplayText.Sanitize(Encoding.UTF8.GetString(bytes));
     }
 }

@@ -1,0 +1,27 @@
+using System.Globalization;
+
+namespace PacketMonitor.Core.Events;
+
+/// <summary>Untrusted text (kernel names, paths) made safe to print, log or embed in a file.</summary>
+public static class DisplayText
+{
+    /// <summary>
+    /// Replaces control characters, including C1 such as U+009B (CSI), and invisible format characters
+    /// (bidi overrides such as U+202E, zero-width spaces) with '?', so a name can neither drive a terminal,
+    /// break a line-based format, nor disguise itself. Printable ASCII comes back as the same instance.
+    /// </summary>
+    public static string Sanitize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!text.AsSpan().ContainsAnyExceptInRange(' ', '~'))
+            return text; // printable ASCII: the usual case
+        return string.Create(text.Length, text, static (dest, src) =>
+        {
+            for (int i = 0; i < src.Length; i++)
+            {
+                char c = src[i];
+                dest[i] = char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format ? '?' : c;
+            }
+        });
+    }
+}
