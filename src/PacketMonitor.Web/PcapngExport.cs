@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -15,10 +14,6 @@ namespace PacketMonitor.Web;
 internal static class PcapngExport
 {
     public const string ContentType = "application/x-pcapng";
-
-    /// <summary>Names the writing program in the capture's section header.</summary>
-    public static readonly string Application = "packet-monitor " + (typeof(PcapngExport).Assembly
-        .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "");
 
     public static void MapPcapngExport(this IEndpointRouteBuilder api) =>
         api.MapGet("/events.pcapng", Get)
@@ -45,7 +40,7 @@ internal static class PcapngExport
         {
             try
             {
-                await using var writer = new PcapngWriter(body, Application, leaveOpen: true);
+                await using var writer = new PcapngWriter(body, leaveOpen: true);
                 for (int i = events.Count - 1; i >= 0; i--)
                     await writer.WriteAsync(events[i].Event, aborted);
             }

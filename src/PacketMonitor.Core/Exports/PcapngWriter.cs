@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 using System.Text.Unicode;
 using PacketMonitor.Core.Events;
@@ -71,17 +72,20 @@ public sealed class PcapngWriter : IDisposable, IAsyncDisposable
     private bool _disposed;
 
     /// <summary>Starts a capture on <paramref name="output"/> (the section header is buffered, not yet written).</summary>
-    /// <param name="application">Named in the section header (<c>shb_userappl</c>), e.g. "packet-monitor 0.1.0".</param>
-    public PcapngWriter(Stream output, string application = "packet-monitor", bool leaveOpen = false)
+    /// <param name="application">Named in the section header (<c>shb_userappl</c>); default <see cref="DefaultApplication"/>.</param>
+    public PcapngWriter(Stream output, string? application = null, bool leaveOpen = false)
     {
         ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(application);
         if (!output.CanWrite)
             throw new ArgumentException("the pcapng output stream is not writable", nameof(output));
         _output = output;
         _leaveOpen = leaveOpen;
-        AppendSectionHeader(application);
+        AppendSectionHeader(application ?? DefaultApplication);
     }
+
+    /// <summary>"packet-monitor VERSION": the program Wireshark's capture properties name.</summary>
+    public static string DefaultApplication { get; } = "packet-monitor " + (typeof(PcapngWriter).Assembly
+        .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "");
 
     /// <summary>Enhanced Packet Blocks written (or buffered) so far.</summary>
     public long PacketCount { get; private set; }
