@@ -255,7 +255,7 @@ public sealed class PcapngWriter : IDisposable, IAsyncDisposable
 
         Span<byte> nameBytes = stackalloc byte[MaxNameBytes];
         int nameLength = Utf8Of(name, nameBytes);
-        byte[] descriptionBytes = new byte[MaxCommentBytes];
+        Span<byte> descriptionBytes = _text; // free: the packet's comment is encoded after this block
         int descriptionLength = Utf8Of(description.ToString(), descriptionBytes);
 
         int total = 16 + (4 + Pad4(nameLength)) + (4 + Pad4(descriptionLength)) + (4 + 4) + 4 + 4;
@@ -268,7 +268,7 @@ public sealed class PcapngWriter : IDisposable, IAsyncDisposable
         WriteU32(block, 12, MaxCapturedBytes); // snap length
         int at = 16;
         at = WriteOption(block, at, IfName, nameBytes[..nameLength]);
-        at = WriteOption(block, at, IfDescription, descriptionBytes.AsSpan(0, descriptionLength));
+        at = WriteOption(block, at, IfDescription, descriptionBytes[..descriptionLength]);
         at = WriteOption(block, at, IfTimestampResolution, [NanosecondResolution]);
         WriteU32(block, at, OptEndOfOptions);
         WriteU32(block, total - 4, (uint)total);
@@ -300,7 +300,7 @@ public sealed class PcapngWriter : IDisposable, IAsyncDisposable
     /// namespace name when they are known, e.g.
     /// <c>reason: NO_SOCKET (3); location: __udp4_lib_rcv+0x9b1; cpu context: swapper/1 (pid 0, cpu 1)</c>.
     /// </summary>
-    internal string Comment(DropEvent e)
+    private string Comment(DropEvent e)
     {
         var c = _comment.Clear();
         var inv = CultureInfo.InvariantCulture;
