@@ -13,6 +13,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using PacketMonitor.Core.Events;
 using PacketMonitor.Core.Monitoring;
 using PacketMonitor.Core.Reasons;
 using Prometheus;
@@ -24,7 +25,8 @@ namespace PacketMonitor.Web;
 /// REST API, the SignalR live feed, the OpenAPI document and the dashboard page.
 /// </summary>
 /// <remarks>
-/// Endpoints (JSON, snake_case): <c>GET /api/stats</c>, <c>GET /api/events</c>, <c>GET /api/reasons</c>,
+/// Endpoints (JSON, snake_case): <c>GET /api/stats</c>, <c>GET /api/events</c>, <c>GET /api/events.pcapng</c>
+/// (<see cref="PcapngExport"/>), <c>GET /api/reasons</c>,
 /// <c>POST /api/monitor/start</c>, <c>POST /api/monitor/stop</c>, <c>GET /healthz</c>,
 /// <c>GET /openapi/v1.json</c>, <c>GET /metrics</c> (Prometheus, <see cref="DropMetrics"/>), the hub <c>/hubs/monitor</c> (<see cref="MonitorHub"/>) and the page at <c>/</c>.
 /// Errors are <c>application/problem+json</c> with a one-line <c>detail</c>. Security rules: <see cref="AccessControl"/>.
@@ -188,6 +190,8 @@ public static class DashboardServer
             .WithDescription("Each event: id, the fields of `packet-monitor watch --json`, headers_hex and l3_offset. A bad parameter value gives 400 with a problem body naming it.")
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
+        api.MapPcapngExport();
+
         api.MapGet("/reasons", () => TypedResults.Ok(Reasons(session, options)))
             .WithName("GetReasons")
             .WithSummary("The running kernel's drop reasons with an explanation and a remediation hint each.");
@@ -240,9 +244,13 @@ public static class DashboardServer
         _ = (limit, reason, protocol, host, port, iface, since);
         if (!EventQueryParser.TryParse(request.Query, out var query, out var error))
             return TypedResults.Problem(detail: error, statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
-        var events = session.Recent.Query(query).Select(e => new EventView(e.Id, e.Event)).ToList();
+        var events = MatchingEvents(session, query).Select(e => new EventView(e.Id, e.Event)).ToList();
         return TypedResults.Ok(new EventsResponse(events, events.Count));
     }
+
+    /// <summary>The events a query selects, newest first: the one selection behind /api/events and /api/events.pcapng.</summary>
+    internal static IReadOnlyList<(long Id, DropEvent Event)> MatchingEvents(MonitorSession session, EventQuery query) =>
+        session.Recent.Query(query);
 
     private static async Task<Results<Ok<MonitorStatus>, ProblemHttpResult>> StartMonitor(MonitorSession session)
     {

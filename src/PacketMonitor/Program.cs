@@ -20,6 +20,8 @@ namespace PacketMonitor.Cli
                 ReasonsCommand.Create(stdout, stderr),
                 CheckCommand.Create(stdout),
                 ServeCommand.Create(stderr),
+                ExportCommand.Create((settings, token) =>
+                    new ExportRunner(Console.OpenStandardOutput, stderr, !Console.IsOutputRedirected).RunAsync(settings, token)),
             };
             return root;
         }

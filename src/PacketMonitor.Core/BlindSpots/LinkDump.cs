@@ -122,7 +122,7 @@ public static class LinkDump
             {
                 case IflaIfname:
                     int end = value.IndexOf((byte)0);
-                    name = KernelText.Sanitize(end >= 0 ? value[..end] : value);
+                    name = DisplayText.Sanitize(end >= 0 ? value[..end] : value);
                     break;
                 case IflaStats64 when value.Length >= FieldsNeeded * 8:
                     stats64 = Counters(value, 8);

@@ -143,7 +143,7 @@ internal sealed class DropEventDecoder(
                 return name;
             if (_names.Count >= Capacity)
                 _names.Clear();
-            name = KernelText.Sanitize(field16[..length]);
+            name = DisplayText.Sanitize(field16[..length]);
             _names.Add(key, name);
             return name;
         }

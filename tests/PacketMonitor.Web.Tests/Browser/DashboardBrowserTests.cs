@@ -12,7 +12,7 @@ namespace PacketMonitor.Web.Tests.Browser;
 /// The real dashboard page (the npm-built web root) in Debian's chromium, driven by Playwright,
 /// against a real Kestrel fed by a <see cref="FakeDropSource"/>.
 /// </summary>
-public sealed class DashboardBrowserTests(ChromiumFixture chromium) : IClassFixture<ChromiumFixture>
+public sealed partial class DashboardBrowserTests(ChromiumFixture chromium) : IClassFixture<ChromiumFixture>
 {
     /// <summary>How long live data may take from the source to the page (the bound).</summary>
     private static readonly LocatorAssertionsToHaveCountOptions Within2s = new() { Timeout = 2_000 };

@@ -11,7 +11,7 @@
 
 import {
   eventKey, eventMatches, formatBytes, formatClock, formatCount, formatCounterRate, formatFlow, formatInterface,
-  formatProtocol, formatRate, formatTime, hexDump, parseHex, unseenDropRate,
+  formatProtocol, formatRate, formatTime, hexDump, parseHex, pcapngQuery, unseenDropRate,
 } from "./format.js";
 
 const MAX_EVENTS = 500;          // rows kept in the live table
@@ -666,6 +666,30 @@ async function setMonitoring(start) {
   }
 }
 
+/** Saves GET /api/events.pcapng for the current filters (fetched, not linked: the API may need the Bearer token). */
+async function downloadPcapng() {
+  showActionMessage("");
+  const query = pcapngQuery(state.filter);
+  try {
+    const response = await fetch(`api/events.pcapng${query ? `?${query}` : ""}`, { headers: authHeaders() });
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      throw new Error(body?.detail ?? `HTTP ${response.status}`);
+    }
+    const name = /filename=([^;]+)/.exec(response.headers.get("Content-Disposition") ?? "")?.[1]?.replaceAll('"', "") ?? "packet-monitor.pcapng";
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (error) {
+    showActionMessage(`Download failed: ${error?.message ?? error}`);
+  }
+}
+
 const signalR = window.signalR;
 const connection = new signalR.HubConnectionBuilder()
   .withUrl("hubs/monitor", accessToken ? { accessTokenFactory: () => accessToken } : {})
@@ -741,6 +765,7 @@ function wire() {
   $("stop-button").addEventListener("click", () => setMonitoring(false));
   $("pause-button").addEventListener("click", () => setPaused(!state.paused));
   $("clear-button").addEventListener("click", clearEvents);
+  $("pcapng-button").addEventListener("click", downloadPcapng);
   $("filter-reason").addEventListener("change", readFilter);
   $("filter-protocol").addEventListener("change", readFilter);
   $("filter-text").addEventListener("input", readFilter);

@@ -161,3 +161,20 @@ export function unseenDropRate(blindSpots) {
   return ["rx_dropped", "tx_dropped", "rx_missed"].reduce((sum, name) => sum + (Number(all[name]?.per_second) || 0), 0) +
     (Number(blindSpots.softnet?.dropped?.per_second) || 0);
 }
+
+/**
+ * The query string of GET /api/events.pcapng for the table's filters, as far as the server can apply them:
+ * the reason, the protocol (not "other": no server filter means "no IP header"), and the search text when it
+ * is one address, CIDR block or port number. Other search words and "Hide NOT_SPECIFIED" stay table-only.
+ */
+export function pcapngQuery(filter) {
+  const query = new URLSearchParams();
+  if (filter.reason) query.set("reason", filter.reason);
+  if (filter.protocol && filter.protocol !== "other") query.set("protocol", filter.protocol);
+  const text = String(filter.text ?? "").trim();
+  const ipv4 = /^(\d{1,3}\.){3}\d{1,3}(\/\d{1,2})?$/.test(text);
+  const ipv6 = /^[0-9a-f:]+(\/\d{1,3})?$/i.test(text) && text.split(":").length > 2;
+  if (/^\d{1,5}$/.test(text) && Number(text) >= 1 && Number(text) <= 65535) query.set("port", text);
+  else if (ipv4 || ipv6) query.set("host", text);
+  return query.toString();
+}

@@ -1,7 +1,7 @@
 // Unit tests of the dashboard's pure helpers: node --test (npm test).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { eventMatches, formatCounterRate, formatFlow, formatProtocol, hexDump, parseHex, unseenDropRate } from "../src/format.js";
+import { eventMatches, formatCounterRate, formatFlow, formatProtocol, hexDump, parseHex, pcapngQuery, unseenDropRate } from "../src/format.js";
 
 const tcp = { id: 1, timestamp: "2025-01-01T00:00:00Z", reason: "TCP_INVALID_SEQUENCE", protocol: "TCP", src_addr: "10.0.0.1", dst_addr: "10.0.0.2", src_port: 1234, dst_port: 80, ifname: "veth0", comm: "curl" };
 const noFilter = { reason: "", protocol: "", text: "", hideUnspecified: false };
@@ -60,4 +60,29 @@ test("unseenDropRate_SumsDeviceAndSoftnetDrops", () => {
   };
   assert.equal(unseenDropRate(blind), 10); // fifo overruns and time squeezes are not packet drops
   assert.equal(unseenDropRate(null), null);
+});
+
+test("pcapngQuery_NoFilter_IsEmpty", () => {
+  assert.equal(pcapngQuery(noFilter), "");
+});
+
+test("pcapngQuery_ReasonAndProtocol_AreServerFilters", () => {
+  assert.equal(pcapngQuery({ ...noFilter, reason: "NO_SOCKET", protocol: "UDP" }), "reason=NO_SOCKET&protocol=UDP");
+});
+
+test("pcapngQuery_ProtocolOther_IsLeftToTheTable", () => {
+  assert.equal(pcapngQuery({ ...noFilter, protocol: "other" }), "");
+});
+
+test("pcapngQuery_SearchForAnAddressOrPort_BecomesHostOrPort", () => {
+  assert.equal(pcapngQuery({ ...noFilter, text: " 10.0.0.1 " }), "host=10.0.0.1");
+  assert.equal(pcapngQuery({ ...noFilter, text: "10.0.0.0/8" }), "host=10.0.0.0%2F8");
+  assert.equal(pcapngQuery({ ...noFilter, text: "2001:db8::1" }), "host=2001%3Adb8%3A%3A1");
+  assert.equal(pcapngQuery({ ...noFilter, text: "443" }), "port=443");
+});
+
+test("pcapngQuery_OtherSearchTextAndHideUnspecified_StayTableOnly", () => {
+  assert.equal(pcapngQuery({ ...noFilter, text: "curl", hideUnspecified: true }), "");
+  assert.equal(pcapngQuery({ ...noFilter, text: "70000" }), "");
+  assert.equal(pcapngQuery({ ...noFilter, text: "a:b" }), "");
 });
