@@ -1,9 +1,8 @@
-using System.Globalization;
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
-using System.Text;
 using PacketMonitor.Core.Events;
+using PacketMonitor.Kernel.Attribution;
 
 namespace PacketMonitor.Kernel.Abi;
 
@@ -17,7 +16,8 @@ namespace PacketMonitor.Kernel.Abi;
 /// decoder per reader.
 /// </remarks>
 internal sealed class DropEventDecoder(
-    IReasonNames reasons, ISymbolResolver symbols, Func<ulong, DateTimeOffset> monotonicToWallClock)
+    IReasonNames reasons, ISymbolResolver symbols, Func<ulong, DateTimeOffset> monotonicToWallClock,
+    IEventAttribution? attribution = null)
 {
     private const ushort EtherTypeIpv4 = 0x0800;
     private const ushort EtherTypeIpv6 = 0x86DD;
@@ -75,6 +75,12 @@ internal sealed class DropEventDecoder(
         ulong timestampNs = BinaryPrimitives.ReadUInt64LittleEndian(record[DropEventLayout.TimestampNs..]);
         ulong location = BinaryPrimitives.ReadUInt64LittleEndian(record[DropEventLayout.Location..]);
         uint reason = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Reason..]);
+        uint netns = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Netns..]);
+        uint socketIno = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.SocketIno..]);
+        ulong cgroupId = BinaryPrimitives.ReadUInt64LittleEndian(record[DropEventLayout.CgroupId..]);
+        int stackId = BinaryPrimitives.ReadInt32LittleEndian(record[DropEventLayout.StackId..]);
+        var owner = attribution?.Owner(socketIno);
+        var cgroup = attribution?.Cgroup(cgroupId);
 
         dropEvent = new DropEvent
         {
@@ -97,7 +103,7 @@ internal sealed class DropEventDecoder(
             SkbLength = skbLen,
             Ifindex = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Ifindex..]),
             Ifname = _ifnames.Get(record.Slice(DropEventLayout.Ifname, DropEventLayout.IfnameLength)),
-            Netns = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Netns..]),
+            Netns = netns,
             Cpu = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Cpu..]),
             Pid = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Pid..]),
             Tid = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Tid..]),
@@ -105,6 +111,15 @@ internal sealed class DropEventDecoder(
             Flags = flags,
             Headers = record.Slice(headerSize, capLen).ToArray(), // the one copy out of the ring
             L3Offset = l3Offset,
+            SocketCookie = BinaryPrimitives.ReadUInt64LittleEndian(record[DropEventLayout.SocketCookie..]),
+            SocketInode = socketIno,
+            OwnerPid = owner?.Pid,
+            OwnerComm = owner?.Comm,
+            CgroupId = cgroupId,
+            Cgroup = cgroup?.Path,
+            Container = cgroup?.Container,
+            NetnsName = attribution?.NetnsName(netns),
+            Stack = attribution?.Stack(stackId),
         };
         return true;
     }
@@ -145,27 +160,9 @@ internal sealed class DropEventDecoder(
                 return name;
             if (_names.Count >= Capacity)
                 _names.Clear();
-            name = Sanitize(field16[..length]);
+            name = KernelText.Sanitize(field16[..length]);
             _names.Add(key, name);
             return name;
-        }
-
-        // Invalid UTF-8 becomes U+FFFD (Encoding.UTF8 never throws); control characters, including
-        // C1 such as U+009B (CSI), and invisible format characters (bidi overrides such as U+202E,
-        // zero-width spaces) become '?' so a process name can neither drive nor disguise the output.
-        private static string Sanitize(ReadOnlySpan<byte> bytes)
-        {
-            string text = Encoding.UTF8.GetString(bytes);
-            if (!text.AsSpan().ContainsAnyExceptInRange(' ', '~'))
-                return text; // printable ASCII: the usual case
-            return string.Create(text.Length, text, static (dest, src) =>
-            {
-                for (int i = 0; i < src.Length; i++)
-                {
-                    char c = src[i];
-                    dest[i] = char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format ? '?' : c;
-                }
-            });
         }
     }
 }
