@@ -79,8 +79,9 @@ internal sealed class DropEventDecoder(
         uint socketIno = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.SocketIno..]);
         ulong cgroupId = BinaryPrimitives.ReadUInt64LittleEndian(record[DropEventLayout.CgroupId..]);
         int stackId = BinaryPrimitives.ReadInt32LittleEndian(record[DropEventLayout.StackId..]);
-        var owner = attribution?.Owner(socketIno);
-        var cgroup = attribution?.Cgroup(cgroupId);
+        // Names only for ids the kernel set: most drops have no socket, and stacks are off by default.
+        var owner = socketIno != 0 ? attribution?.Owner(socketIno) : null;
+        var cgroup = cgroupId != 0 ? attribution?.Cgroup(cgroupId) : null;
 
         dropEvent = new DropEvent
         {
@@ -118,8 +119,8 @@ internal sealed class DropEventDecoder(
             CgroupId = cgroupId,
             Cgroup = cgroup?.Path,
             Container = cgroup?.Container,
-            NetnsName = attribution?.NetnsName(netns),
-            Stack = attribution?.Stack(stackId),
+            NetnsName = netns != 0 ? attribution?.NetnsName(netns) : null,
+            Stack = stackId >= 0 ? attribution?.Stack(stackId) : null,
         };
         return true;
     }

@@ -12,7 +12,11 @@ internal sealed unsafe class StackTraces(int mapFd, int depth, int capacity, ISy
 {
     // Frames of the tracing machinery that calls the program: not part of the drop's path.
     private static readonly string[] TracingPrefixes =
-        ["bpf_prog_", "bpf_trace_run", "__bpf_trace_", "__traceiter_", "perf_trace_", "trace_event_raw_event_", "perf_tp_event", "bpf_get_stack"];
+        ["bpf_prog_", "bpf_trace_run", "__bpf_trace_", "__traceiter_", "perf_trace_", "trace_event_raw_event_",
+         "perf_tp_event", "trace_call_bpf", "bpf_get_stack"];
+
+    /// <summary>The tracing machinery takes at most this many frames above the drop.</summary>
+    private const int TracingDepth = 8;
 
     private readonly Dictionary<int, string[]> _cache = [];
     private readonly ulong[] _frames = new ulong[Math.Max(1, depth)];
@@ -48,9 +52,14 @@ internal sealed unsafe class StackTraces(int mapFd, int depth, int capacity, ISy
                 break;
             names.Add(symbols.Resolve(address));
         }
+        // Through the last tracing frame near the top: the program's own frame may show as a bare
+        // address (loaded after kallsyms was read) or as a neighbouring symbol, so it cannot be named.
         int skip = 0;
-        while (skip < names.Count - 1 && IsTracingFrame(names[skip]))
-            skip++;
+        for (int i = 0; i < Math.Min(names.Count - 1, TracingDepth); i++)
+        {
+            if (IsTracingFrame(names[i]))
+                skip = i + 1;
+        }
         return [.. names.Skip(skip)];
     }
 

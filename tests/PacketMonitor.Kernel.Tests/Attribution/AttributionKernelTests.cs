@@ -105,6 +105,7 @@ public sealed class AttributionKernelTests
         var output = TestContext.Current.TestOutputHelper!;
         foreach (var frame in events[0].Stack ?? [])
             output.WriteLine(frame);
+        output.WriteLine($"location: {events[0].Location}");
         Assert.All(events, e =>
         {
             Assert.NotNull(e.Stack);
