@@ -9,7 +9,7 @@ public sealed record CgroupInfo(string Path, string? Container);
 /// cgroup v2 id → path. On cgroup v2 the id the kernel reports (kernfs node id) is the inode number of the
 /// cgroup's directory, so one walk of the hierarchy, stat-ing each directory, gives the whole table.
 /// </summary>
-internal static class CgroupPaths
+public static class CgroupPaths
 {
     public const int MaxCgroups = 1 << 18;
 
