@@ -40,6 +40,10 @@ internal sealed class EventAttribution : IEventAttribution, IDisposable
         if (cgroupRoot is not null)
             _cgroups = new RefreshingTable<ulong, CgroupInfo>(() => CgroupPaths.Scan(cgroupRoot), policy, time);
         _netns = new RefreshingTable<uint, string>(() => NetnsNames.Scan(netnsDir, procRoot), policy, time);
+        // Load while the program attaches: the first drops then find their names without waiting.
+        _owners.Preload();
+        _cgroups?.Preload();
+        _netns.Preload();
     }
 
     public SocketOwner? Owner(uint socketInode) =>

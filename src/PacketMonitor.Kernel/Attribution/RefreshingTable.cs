@@ -104,6 +104,9 @@ internal sealed class RefreshingTable<TKey, TValue> : IDisposable where TKey : n
     // Under _gate.
     private TimeSpan UntilNextStart() => _lastStart is null ? TimeSpan.Zero : _policy.MinInterval - SinceLastStart();
 
+    /// <summary>Starts a load in the background now, so the first lookups find a table.</summary>
+    public void Preload() => RequestStaleReload();
+
     private void RequestStaleReload()
     {
         lock (_gate)

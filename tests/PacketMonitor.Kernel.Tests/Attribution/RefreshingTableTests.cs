@@ -111,6 +111,20 @@ public sealed class RefreshingTableTests
     }
 
     [Fact]
+    public async Task Preload_LoadsBeforeTheFirstLookup()
+    {
+        var source = new Source();
+        source.Set(1, "one");
+        using var table = new RefreshingTable<int, string>(source.Load, Generous, TimeProvider.System);
+
+        table.Preload();
+
+        Assert.True(await KernelTest.EventuallyAsync(() => table.Loads == 1));
+        Assert.True(table.TryGet(1, out _));
+        Assert.Equal(1, source.Loads);
+    }
+
+    [Fact]
     public async Task TryGet_FailingLoad_KeepsThePreviousTable()
     {
         var source = new Source();
