@@ -32,13 +32,15 @@ internal sealed class RefreshingTable<TKey, TValue> : IDisposable where TKey : n
 {
     private const int MaxMissed = 4096;
     private const int MaxUnknown = 65_536;
+    private const uint AgeCheckHits = 1024; // the table's age is checked once per this many hits, not per hit
 
     private readonly Func<Dictionary<TKey, TValue>> _load;
     private readonly RefreshPolicy _policy;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Dictionary<TKey, long> _missed = [];      // key -> when it was missed (timestamp)
-    private readonly Dictionary<TKey, long> _unknownUntil = [];
+    // Read without the lock on every miss of an unknown key (a socket whose owner is not visible).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<TKey, long> _unknownUntil = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly CancellationToken _stopToken;
     private volatile Dictionary<TKey, TValue> _table = [];
@@ -49,6 +51,7 @@ internal sealed class RefreshingTable<TKey, TValue> : IDisposable where TKey : n
     private bool _staleRequested;
     private TaskCompletionSource _loadDone = NewSignal();      // completes when the running (or next) load ends
     private int _loads;
+    private uint _hits;
 
     public RefreshingTable(Func<Dictionary<TKey, TValue>> load, RefreshPolicy policy, TimeProvider time)
     {
@@ -68,22 +71,20 @@ internal sealed class RefreshingTable<TKey, TValue> : IDisposable where TKey : n
     {
         if (_table.TryGetValue(key, out value))
         {
-            if (Volatile.Read(ref _loads) > 0 && _time.GetElapsedTime(Volatile.Read(ref _loadedAt)) > _policy.MaxAge)
+            if (++_hits % AgeCheckHits == 0 && Volatile.Read(ref _loads) > 0
+                && _time.GetElapsedTime(Volatile.Read(ref _loadedAt)) > _policy.MaxAge)
                 RequestStaleReload();
             return true;
         }
+        if (_unknownUntil.TryGetValue(key, out long until) && _time.GetTimestamp() < until)
+            return false;
 
         Task waitFor;
         TimeSpan budget;
         lock (_gate)
         {
             long now = _time.GetTimestamp();
-            if (_unknownUntil.TryGetValue(key, out long until))
-            {
-                if (now < until)
-                    return false;
-                _unknownUntil.Remove(key);
-            }
+            _unknownUntil.TryRemove(key, out _);
             if (_missed.Count < MaxMissed)
                 _missed.TryAdd(key, now);
             EnsureLoop();
@@ -92,6 +93,11 @@ internal sealed class RefreshingTable<TKey, TValue> : IDisposable where TKey : n
                 : UntilNextStart() <= TimeSpan.Zero ? _policy.WaitBudget
                 : TimeSpan.Zero;
             waitFor = _loadDone.Task;
+            if (budget <= TimeSpan.Zero)
+            {
+                // Nothing to wait for yet: let this key's next misses return at once until a load can have seen it.
+                MarkUnknown(key, now, _loading ? _policy.WaitBudget : UntilNextStart());
+            }
         }
         if (budget > TimeSpan.Zero)
             waitFor.Wait(budget, CancellationToken.None);
@@ -191,7 +197,6 @@ internal sealed class RefreshingTable<TKey, TValue> : IDisposable where TKey : n
                 Volatile.Write(ref _loadedAt, start);
             }
             // Keys missed before this load began and still absent are unknown for a while.
-            long unknownTicks = (long)(_policy.UnknownFor.TotalSeconds * _time.TimestampFrequency);
             foreach (var (key, missedAt) in _missed.ToList())
             {
                 if (missedAt > start)
@@ -199,14 +204,20 @@ internal sealed class RefreshingTable<TKey, TValue> : IDisposable where TKey : n
                 _missed.Remove(key);
                 if (_table.ContainsKey(key))
                     continue;
-                if (_unknownUntil.Count >= MaxUnknown)
-                    _unknownUntil.Clear();
-                _unknownUntil[key] = start + unknownTicks;
+                MarkUnknown(key, start, _policy.UnknownFor);
             }
             _loading = false;
             _loadDone = NewSignal();
             Interlocked.Increment(ref _loads);
         }
+    }
+
+    // Under _gate. Bounded: a flood of distinct unknown keys clears it rather than growing it.
+    private void MarkUnknown(TKey key, long from, TimeSpan duration)
+    {
+        if (_unknownUntil.Count >= MaxUnknown)
+            _unknownUntil.Clear();
+        _unknownUntil[key] = from + (long)(Math.Max(duration.TotalSeconds, 0) * _time.TimestampFrequency);
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
