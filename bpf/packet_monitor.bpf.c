@@ -81,7 +81,11 @@ struct {
 	__type(value, __u8);
 } reason_filter SEC(".maps");
 
-/* Kernel stacks (--stacks): bpf_get_stackid() ids, read and symbolized by userspace. Sized by userspace when stacks are on. */
+/*
+ * Kernel stacks (--stacks): ids from bpf_get_stackid(), read and symbolized by userspace.
+ * No BPF_F_REUSE_STACKID: an id never changes its stack, so userspace caches it for good.
+ * One entry unless userspace sizes it (only when stacks are on: it is preallocated).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, 1);

@@ -14,6 +14,8 @@ public static class ContainerNames
 {
     public const int ShortIdLength = 12;
 
+    private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF");
+
     // systemd driver: <prefix><id>.scope
     private static readonly (string Prefix, string Runtime)[] ScopePrefixes =
     [
@@ -108,8 +110,6 @@ public static class ContainerNames
     private static string ShortId(string id) => id.Length > ShortIdLength && IsHex(id) ? id[..ShortIdLength] : id;
 
     private static bool IsFullHexId(string s) => s.Length == 64 && IsHex(s);
-
-    private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF");
 
     private static bool IsHex(string s) => s.Length > 0 && !s.AsSpan().ContainsAnyExcept(HexDigits);
 }
