@@ -4,7 +4,12 @@
  * one kernel drop (SKB_DROP_REASON_NO_SOCKET on loopback).
  *
  *   dropgen [--threads N] [--duration SECONDS] [--count N] [--port P]
- *           [--addr 127.0.0.1|::1] [--batch 64] [--size BYTES] [--rate PPS]
+ *           [--addr 127.0.0.1|::1] [--batch 64] [--size BYTES] [--rate PPS] [--rcvbuf]
+ *
+ * --rcvbuf binds a receiver on the port first, with the smallest receive
+ * buffer, and never reads it: after the first few datagrams fill it, every
+ * packet is a SOCKET_RCVBUFF drop that has a socket (the tracepoint's rx_sk),
+ * so a monitor's attribution work (cookie, cgroup, inode, owner) is measured.
  *
  * Each thread owns one unconnected UDP socket (a connected one would start
  * failing with ECONNREFUSED after the first ICMP port-unreachable) and sends
@@ -44,7 +49,8 @@ static struct {
 	int batch;
 	int size;
 	double rate; /* total packets/s; 0 = as fast as possible */
-} opt = { 1, 0, 0, 9, "127.0.0.1", 64, 64, 0 };
+	int rcvbuf; /* bind a receiver that never reads */
+} opt = { 1, 0, 0, 9, "127.0.0.1", 64, 64, 0, 0 };
 
 static struct sockaddr_storage dst;
 static socklen_t dst_len;
@@ -137,7 +143,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: dropgen [--threads N] [--duration SECONDS] [--count N] [--port P]\n"
-		"               [--addr 127.0.0.1|::1] [--batch 64] [--size BYTES] [--rate PPS]\n");
+		"               [--addr 127.0.0.1|::1] [--batch 64] [--size BYTES] [--rate PPS] [--rcvbuf]\n");
 	exit(2);
 }
 
@@ -152,6 +158,7 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "size", required_argument, NULL, 's' },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "rcvbuf", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -167,6 +174,7 @@ int main(int argc, char **argv)
 		case 'b': opt.batch = atoi(optarg); break;
 		case 's': opt.size = atoi(optarg); break;
 		case 'r': opt.rate = atof(optarg); break;
+		case 'q': opt.rcvbuf = 1; break;
 		default: usage();
 		}
 	}
@@ -189,6 +197,17 @@ int main(int argc, char **argv)
 	} else {
 		fprintf(stderr, "dropgen: bad --addr %s\n", opt.addr);
 		return 2;
+	}
+
+	if (opt.rcvbuf) {
+		int one = 1, receiver = socket(dst.ss_family, SOCK_DGRAM, 0);
+
+		if (receiver < 0 || setsockopt(receiver, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one)) ||
+		    bind(receiver, (struct sockaddr *)&dst, dst_len)) {
+			perror("dropgen: receiver");
+			return 1;
+		}
+		/* Left open and unread until exit. */
 	}
 
 	struct worker *w = calloc(opt.threads, sizeof(*w));

@@ -10,8 +10,13 @@
 #   BENCH_SECONDS   generator run time per case (default 10)
 #   BENCH_ROUNDS    rounds over all cases, reported as medians (default 3)
 #   BENCH_THREADS   generator thread counts (default "1 2")
-#   BENCH_MODES     subset of "none events counts events-libbpf" (default: the first three;
-#                   events-libbpf reads the ring with libbpf's ring_buffer__poll instead of mmap)
+#   BENCH_MODES     subset of "none events counts events-libbpf events-stacks events-base"
+#                   (default: the first three; events-libbpf reads the ring with libbpf's
+#                   ring_buffer__poll instead of mmap; events-stacks adds --stacks; events-base
+#                   runs PACKET_MONITOR_BASE, an older build, for a before/after comparison)
+#   PACKET_MONITOR_BASE  monitor binary of the events-base mode
+#   BENCH_TRAFFIC   closed (default: NO_SOCKET drops, no socket) or rcvbuf (SOCKET_RCVBUFF
+#                   drops owned by a receiver that never reads: the attribution path)
 #   BENCH_SETTLE    seconds the monitor gets to drain after the generator (default 1)
 #   BENCH_BPF_STATS 1 (default): kernel.bpf_stats_enabled=1 for the in-kernel
 #                   cost, which itself adds a little to it; 0: slowdown without
@@ -26,6 +31,8 @@ SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 THREADS=${BENCH_THREADS:-1 2}
 MODES=${BENCH_MODES:-none events counts}
+TRAFFIC=${BENCH_TRAFFIC:-closed}
+PM_BASE=${PACKET_MONITOR_BASE:-}
 SETTLE=${BENCH_SETTLE:-1}
 OUT=$ROOT/build/bench
 DROPGEN=$OUT/dropgen
@@ -93,16 +100,16 @@ cpu_seconds() {
 	calc "(${f[11]} + ${f[12]}) / $CLK_TCK"
 }
 
-# start_monitor ERRFILE OUTFILE ARGS...: starts the monitor, waits for the
-# "attached" line on stderr, sets MON_PID and STARTUP_S.
+# start_monitor ERRFILE OUTFILE ARGS...: starts the monitor ($MON_BIN, default
+# $PM), waits for the "attached" line on stderr, sets MON_PID and STARTUP_S.
 start_monitor() {
-	local err=$1 out=$2 t0
+	local err=$1 out=$2 t0 bin=${MON_BIN:-$PM}
 	shift 2
 	BASE_IDS=$(bpftool prog show -j | jq -c '[.[].id]')
 	: >"$err"
 	now_us; t0=$NOW
 	# Background jobs of a script inherit SIGINT ignored; give it back.
-	env --default-signal=INT "$PM" watch "$@" --netns "$INODE" >"$out" 2>"$err" &
+	env --default-signal=INT "$bin" watch "$@" --netns "$INODE" >"$out" 2>"$err" &
 	MON_PID=$!
 	until grep -qi attached "$err"; do
 		if ! kill -0 "$MON_PID" 2>/dev/null; then
@@ -142,13 +149,15 @@ run_case() {
 	events) start_monitor "$err" /dev/null --json ;;
 	events-libbpf) start_monitor "$err" /dev/null --json --ring-reader libbpf ;;
 	counts) start_monitor "$err" /dev/null --counts-only ;;
+	events-stacks) start_monitor "$err" /dev/null --json --stacks ;;
+	events-base) MON_BIN=$PM_BASE start_monitor "$err" /dev/null --json ;;
 	esac
 	if [[ $mode != none ]]; then
 		startup=$STARTUP_S
 		cpu0=$(cpu_seconds "$MON_PID")
 	fi
 	now_us; t0=$NOW
-	gen=$(ip netns exec "$NS" "$DROPGEN" --threads "$threads" --duration "$SECS")
+	gen=$(ip netns exec "$NS" "$DROPGEN" --threads "$threads" --duration "$SECS" $GEN_TRAFFIC)
 	if [[ $mode != none ]]; then
 		sleep "$SETTLE"  # let the monitor drain what is still queued
 		now_us; window=$(calc "($NOW - $t0) / 1e6")
@@ -225,8 +234,17 @@ first_event() {
 		'{attached_s: $a, first_event_s: $f, exit_s: $e}' >"$TMP/first.json"
 }
 
+case $TRAFFIC in
+closed) GEN_TRAFFIC= ;;
+rcvbuf) GEN_TRAFFIC=--rcvbuf ;;
+*) log "BENCH_TRAFFIC must be closed or rcvbuf"; exit 1 ;;
+esac
+if [[ " $MODES " == *" events-base "* && ! -x $PM_BASE ]]; then
+	log "mode events-base needs PACKET_MONITOR_BASE (an older build's binary)"; exit 1
+fi
+
 sysctl -qw kernel.bpf_stats_enabled="${BENCH_BPF_STATS:-1}"
-log "namespace $NS (inode $INODE), $ROUNDS round(s) of $SECS s per case, threads: $THREADS, modes: $MODES"
+log "namespace $NS (inode $INODE), $ROUNDS round(s) of $SECS s per case, threads: $THREADS, modes: $MODES, traffic: $TRAFFIC"
 # Rounds interleave the modes so that load from elsewhere hits them alike.
 for ((r = 1; r <= ROUNDS; r++)); do
 	for t in $THREADS; do
@@ -273,7 +291,7 @@ jq -s --slurpfile first "$TMP/first.json" --argjson settle "$SETTLE" '
 		lost_ring_full: total("lost_ring_full"), lost_queue_full: total("lost_queue_full"),
 		drops_total: total("drops_total"),
 		bpf_ns_per_run: div(total("bpf_run_time_ns"); total("bpf_run_cnt")) })
-		| sort_by(.threads, ({none: 0, events: 1, counts: 2}[.mode]))),
+		| sort_by(.threads, ({none: 0, "events-base": 1, events: 2, "events-stacks": 3, counts: 4}[.mode] // 5))),
 	    runs: $runs }' "$TMP/runs.jsonl" >"$OUT/results.json"
 
 jq -r '

@@ -10,7 +10,7 @@
 #ifndef PACKET_MONITOR_DROP_EVENT_H
 #define PACKET_MONITOR_DROP_EVENT_H
 
-#define DROP_EVENT_VERSION 1
+#define DROP_EVENT_VERSION 2
 #define TASK_COMM_LEN 16
 #define IFNAME_LEN 16
 /* Upper bound of the configurable snap length (bytes of headers copied). */
@@ -50,6 +50,11 @@ struct drop_event {
 	__u8 dst_addr[16];
 	char ifname[IFNAME_LEN];
 	char comm[TASK_COMM_LEN];
+	/* Attribution: the socket that owned the packet (rx_sk on 6.11+, else skb->sk); 0 without one. */
+	__u64 socket_cookie; /* 0 also when never generated (raw_tp/tracepoint cannot generate it) */
+	__u64 cgroup_id;     /* cgroup v2 id of the socket (full sockets only) */
+	__u32 socket_ino;    /* inode of the socket: /proc/PID/fd/N -> socket:[socket_ino] */
+	__s32 stack_id;      /* id in the `stacks` map; -1: not asked for; other < 0: -errno */
 	/* __u8 data[cap_len] follows */
 };
 
@@ -88,6 +93,11 @@ enum loss_slot {
 #define FILTER_NETNS (1u << 5)
 #define FILTER_REASON_INCLUDE (1u << 6) /* only reasons present in `reason_filter` */
 #define FILTER_REASON_EXCLUDE (1u << 7) /* all but reasons present in `reason_filter` */
+#define FILTER_STACKS_ALL (1u << 8)     /* record the kernel stack of every event */
+#define FILTER_STACKS_LISTED (1u << 9)  /* ... of events whose reason is in `stack_reasons` */
+
+/* Kernel stacks: frames kept per stack (the `stacks` map's value is this many u64). */
+#define MAX_STACK_DEPTH 48
 
 /* Run-time configuration: the single entry of the `config` array map. */
 struct filter_config {

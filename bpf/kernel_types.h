@@ -40,12 +40,47 @@ struct net_device {
 	possible_net_t nd_net;
 };
 
+typedef struct {
+	__s64 counter;
+} atomic64_t;
+
 struct sock_common {
 	possible_net_t skc_net;
+	atomic64_t skc_cookie;        /* 0 until someone asks for it (sock_gen_cookie) */
+	volatile unsigned char skc_state;
+};
+
+/* The cgroup v2 id is the id of the cgroup's kernfs node (also its inode number). */
+struct kernfs_node {
+	__u64 id;
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+};
+
+struct sock_cgroup_data {
+	struct cgroup *cgroup; /* 5.15+; older kernels packed it into a u64 */
+};
+
+struct inode {
+	unsigned long i_ino;
+};
+
+struct socket {
+	struct file *file; /* unread: socket_alloc needs a complete type */
+};
+
+/* sock_i_ino(): the socket's inode sits right after it (SOCK_INODE()). */
+struct socket_alloc {
+	struct socket socket;
+	struct inode vfs_inode;
 };
 
 struct sock {
 	struct sock_common __sk_common;
+	struct sock_cgroup_data sk_cgrp_data;
+	struct socket *sk_socket;
 };
 
 struct sk_buff {
@@ -70,6 +105,7 @@ struct trace_event_raw_kfree_skb {
 	struct trace_entry ent;
 	void *skbaddr;
 	void *location;
+	void *rx_sk; /* 6.11+: the receiving socket */
 	unsigned short protocol;
 	enum skb_drop_reason reason;
 };

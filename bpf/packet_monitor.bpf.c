@@ -10,7 +10,9 @@
  *   3. bump the exact per-CPU counters (before any filter or loss);
  *   4. apply the run-time filters from the `config` map;
  *   5. reserve one ring-buffer record, fill it, copy the first snap_len bytes
- *      of the packet, and wake userspace only when enough data is pending.
+ *      of the packet, and wake userspace only when enough data is pending;
+ *   6. for events only: attribute the drop to the socket that owned the packet
+ *      (cookie, cgroup, inode) and, when asked, record the kernel stack.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -27,6 +29,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define HEADER_UNSET 0xffff
 #define IPPROTO_ICMPV6_ 58
 #define IPV6_MAX_EXT_HEADERS 6
+/* Socket states whose struct is only a sock_common (tcp_states.h, stable values). */
+#define TCP_TIME_WAIT_ 6
+#define TCP_NEW_SYN_RECV_ 12
 
 /* Fixed at load time; userspace writes it before loading. */
 const volatile struct load_config cfg = {
@@ -75,6 +80,26 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } reason_filter SEC(".maps");
+
+/*
+ * Kernel stacks (--stacks): ids from bpf_get_stackid(), read and symbolized by userspace.
+ * No BPF_F_REUSE_STACKID: an id never changes its stack, so userspace caches it for good.
+ * One entry unless userspace sizes it (only when stacks are on: it is preallocated).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* Reasons listed by --stacks-for (the map's value is unused). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} stack_reasons SEC(".maps");
 
 /* Keeps struct drop_event in the object's BTF, where the ABI test reads it. */
 struct drop_event *drop_event_abi __attribute__((unused));
@@ -308,8 +333,47 @@ static __always_inline bool passes_filters(const struct filter_config *fc, __u32
 	return true;
 }
 
-static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u32 reason,
-				       const bool typed)
+/*
+ * Who owned the packet: cookie, cgroup v2 id and inode of its socket. `sk` is the
+ * tracepoint's rx_sk (6.11+: set for receive-side drops such as SOCKET_RCVBUFF, where
+ * skb->sk is not yet set) or skb->sk. The process behind the inode is found in userspace.
+ */
+static __always_inline void attribute(struct drop_event *e, struct sock *sk, const bool typed,
+				      const bool trusted)
+{
+	e->socket_cookie = 0;
+	e->cgroup_id = 0;
+	e->socket_ino = 0;
+	if (!sk)
+		return;
+	/*
+	 * The helper generates a missing cookie (as `ss -e` would) but takes only a trusted
+	 * pointer: tp_btf's rx_sk argument, not skb->sk. Elsewhere the cookie is read as it
+	 * is, 0 if nobody asked for it yet; userspace matches the owner by inode anyway.
+	 */
+	if (trusted)
+		e->socket_cookie = bpf_get_socket_cookie(sk);
+	else
+		e->socket_cookie = typed ? sk->__sk_common.skc_cookie.counter
+					 : BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+
+	/* Request and time-wait socks end after their sock_common: nothing more to read. */
+	unsigned char state = READ(typed, sk, __sk_common.skc_state);
+	if (state == TCP_TIME_WAIT_ || state == TCP_NEW_SYN_RECV_)
+		return;
+	if (bpf_core_field_exists(sk->sk_cgrp_data.cgroup))
+		e->cgroup_id = typed ? sk->sk_cgrp_data.cgroup->kn->id
+				     : BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	struct socket *sock = READ(typed, sk, sk_socket);
+	if (sock) { /* SOCK_INODE(): container_of(sock, struct socket_alloc, socket)->vfs_inode */
+		struct socket_alloc *alloc =
+			(void *)sock - bpf_core_field_offset(struct socket_alloc, socket);
+		e->socket_ino = BPF_CORE_READ(alloc, vfs_inode.i_ino);
+	}
+}
+
+static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, void *location, __u32 reason,
+				       struct sock *rx_sk, const bool typed)
 {
 	/* 1. Only real drops. The numbers come from the kernel's BTF (CO-RE). */
 	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_NOT_DROPPED_YET))
@@ -329,7 +393,7 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 		netns = typed ? dev->nd_net.net->ns.inum : BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	} else {
 		ifindex = READ(typed, skb, skb_iif);
-		struct sock *sk = READ(typed, skb, sk);
+		struct sock *sk = rx_sk ? rx_sk : READ(typed, skb, sk);
 		if (sk)
 			netns = typed ? sk->__sk_common.skc_net.net->ns.inum
 				      : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
@@ -401,6 +465,14 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	__builtin_memcpy(e->dst_addr, info.dst_addr, sizeof(e->dst_addr));
 	__builtin_memcpy(e->ifname, ifname_words, sizeof(e->ifname));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (rx_sk)
+		attribute(e, rx_sk, typed, typed);
+	else
+		attribute(e, READ(typed, skb, sk), typed, false);
+	e->stack_id = -1;
+	if ((fc->flags & FILTER_STACKS_ALL) ||
+	    ((fc->flags & FILTER_STACKS_LISTED) && bpf_map_lookup_elem(&stack_reasons, &reason)))
+		e->stack_id = bpf_get_stackid(ctx, &stacks, 0);
 
 	/* Copy headers from the MAC header when there is one, else from L3. */
 	__u8 flags = info.flags | (dev ? EVENT_HAS_DEV : 0);
@@ -440,20 +512,30 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	return 0;
 }
 
+/*
+ * The tracepoint's fourth argument, rx_sk, exists since 6.11. Its field in the classic
+ * tracepoint's record appeared with it, so CO-RE tells whether this kernel passes it; on
+ * older kernels the branch is removed at load and the verifier never sees ctx[3].
+ */
+#define HAS_RX_SK bpf_core_field_exists(((struct trace_event_raw_kfree_skb *)0)->rx_sk)
+
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(handle_tp_btf, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	return handle_drop(skb, location, reason, true);
+	struct sock *rx_sk = HAS_RX_SK ? (struct sock *)ctx[3] : NULL;
+	return handle_drop(ctx, skb, location, reason, rx_sk, true);
 }
 
 SEC("raw_tp/kfree_skb")
 int BPF_PROG(handle_raw_tp, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	return handle_drop(skb, location, reason, false);
+	struct sock *rx_sk = HAS_RX_SK ? (struct sock *)ctx[3] : NULL;
+	return handle_drop(ctx, skb, location, reason, rx_sk, false);
 }
 
 SEC("tracepoint/skb/kfree_skb")
 int handle_tracepoint(struct trace_event_raw_kfree_skb *ctx)
 {
-	return handle_drop(ctx->skbaddr, ctx->location, ctx->reason, false);
+	struct sock *rx_sk = bpf_core_field_exists(ctx->rx_sk) ? ctx->rx_sk : NULL;
+	return handle_drop(ctx, ctx->skbaddr, ctx->location, ctx->reason, rx_sk, false);
 }

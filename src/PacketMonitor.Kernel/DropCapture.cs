@@ -28,9 +28,14 @@ public sealed unsafe partial class DropCapture : IDisposable
     private readonly int _lossesFd;
     private readonly int _configFd;
     private readonly int _reasonFilterFd;
+    private readonly int _stackReasonsFd;
     private readonly int _possibleCpus;
     private readonly Lock _filterGate = new();
     private readonly HashSet<uint> _reasonFilterKeys = [];
+    private readonly HashSet<uint> _stackReasonKeys = [];
+
+    /// <summary>Stacks kept in the kernel's stack map when stacks are on: distinct drop paths are few.</summary>
+    public const int StackMapEntries = 8192;
 
     private DropCapture(BpfObjectHandle obj, BpfLinkHandle link, AttachMode mode, int programFd, CaptureOptions options)
     {
@@ -43,7 +48,12 @@ public sealed unsafe partial class DropCapture : IDisposable
         _lossesFd = MapFd(obj, "losses");
         _configFd = MapFd(obj, "config");
         _reasonFilterFd = MapFd(obj, "reason_filter");
+        _stackReasonsFd = MapFd(obj, "stack_reasons");
         EventsMapFd = MapFd(obj, "events");
+        nint stacks = FindMap(obj, "stacks");
+        StacksMapFd = MapFd(obj, "stacks");
+        StackDepth = (int)(Interop.bpf_map__value_size(stacks) / sizeof(ulong));
+        StackCapacity = options.Filter.AnyStacks ? StackMapEntries : 1;
         _possibleCpus = Math.Max(1, Interop.libbpf_num_possible_cpus());
     }
 
@@ -53,6 +63,11 @@ public sealed unsafe partial class DropCapture : IDisposable
     public CaptureOptions Options { get; }
 
     internal int EventsMapFd { get; }
+
+    /// <summary>The BPF_MAP_TYPE_STACK_TRACE map, its frames per stack and its entries.</summary>
+    internal int StacksMapFd { get; }
+    internal int StackDepth { get; }
+    internal int StackCapacity { get; }
 
     internal BpfObjectHandle ObjectHandle => _object;
 
@@ -153,6 +168,9 @@ public sealed unsafe partial class DropCapture : IDisposable
 
             nint events = FindMap(obj, "events");
             Check(Interop.bpf_map__set_max_entries(events, (uint)options.RingSizeBytes), "size ring buffer");
+            // The stack map is preallocated: one entry unless stacks were asked for.
+            if (options.Filter.AnyStacks)
+                Check(Interop.bpf_map__set_max_entries(FindMap(obj, "stacks"), StackMapEntries), "size stack map");
             WriteLoadConfig(obj, options);
 
             LibbpfLog.TakeRecent();
@@ -303,28 +321,40 @@ public sealed unsafe partial class DropCapture : IDisposable
             flags |= MapLayouts.FilterNetnsFlag;
             BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(MapLayouts.FilterNetns), netns);
         }
+        var stackKeys = filter.StackReasons.Select(Code).ToHashSet();
+        if (stackKeys.Count > 0)
+            flags |= MapLayouts.FilterStacksListed;
+        else if (filter.Stacks)
+            flags |= MapLayouts.FilterStacksAll;
         BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(MapLayouts.FilterFlags), flags);
 
         lock (_filterGate)
         {
             // Reasons first, then the flags that make the program read them.
-            byte one = 1;
-            foreach (uint key in reasonKeys)
-            {
-                uint k = key;
-                Check(Interop.bpf_map_update_elem(_reasonFilterFd, &k, &one, 0), "update reason filter");
-            }
-            foreach (uint stale in _reasonFilterKeys.Except(reasonKeys))
-            {
-                uint k = stale;
-                _ = Interop.bpf_map_delete_elem(_reasonFilterFd, &k);
-            }
-            _reasonFilterKeys.Clear();
-            _reasonFilterKeys.UnionWith(reasonKeys);
+            ReplaceReasonSet(_reasonFilterFd, _reasonFilterKeys, reasonKeys, "update reason filter");
+            ReplaceReasonSet(_stackReasonsFd, _stackReasonKeys, stackKeys, "update stack reasons");
             uint zero = 0;
             fixed (byte* value = config)
                 Check(Interop.bpf_map_update_elem(_configFd, &zero, value, 0), "update filter config");
         }
+    }
+
+    /// <summary>Makes a reason-keyed set map hold exactly <paramref name="wanted"/>; <paramref name="current"/> mirrors it.</summary>
+    private static void ReplaceReasonSet(int mapFd, HashSet<uint> current, HashSet<uint> wanted, string operation)
+    {
+        byte one = 1;
+        foreach (uint key in wanted)
+        {
+            uint k = key;
+            Check(Interop.bpf_map_update_elem(mapFd, &k, &one, 0), operation);
+        }
+        foreach (uint stale in current.Except(wanted))
+        {
+            uint k = stale;
+            _ = Interop.bpf_map_delete_elem(mapFd, &k);
+        }
+        current.Clear();
+        current.UnionWith(wanted);
     }
 
     /// <summary>The masked network address and the mask, 4 or 16 bytes each, in network order.</summary>

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using PacketMonitor.Core.Events;
 using PacketMonitor.Kernel.Abi;
+using PacketMonitor.Kernel.Attribution;
 using PacketMonitor.Kernel.Native;
 
 namespace PacketMonitor.Kernel;
@@ -34,6 +35,7 @@ public sealed unsafe class RingBufferReader : IDisposable
     private readonly RingBufferHandle? _ring;
     private readonly MappedRing? _mapped;
     private readonly DropEventDecoder _decoder;
+    private readonly EventAttribution? _attribution;
     private readonly ChannelWriter<IReadOnlyList<DropEvent>> _output;
     private List<DropEvent> _batch = new(256);
     private readonly Thread _thread;
@@ -43,9 +45,11 @@ public sealed unsafe class RingBufferReader : IDisposable
     private long _queueFull;
     private long _malformed;
 
-    internal RingBufferReader(DropCapture capture, DropEventDecoder decoder, ChannelWriter<IReadOnlyList<DropEvent>> output, RingReaderKind kind)
+    internal RingBufferReader(DropCapture capture, DropEventDecoder decoder, ChannelWriter<IReadOnlyList<DropEvent>> output,
+        RingReaderKind kind, EventAttribution? attribution = null)
     {
         _decoder = decoder;
+        _attribution = attribution;
         _output = output;
         _thread = new Thread(Run) { IsBackground = true, Name = "ring-buffer-reader" };
         if (kind == RingReaderKind.Mapped)
@@ -63,13 +67,29 @@ public sealed unsafe class RingBufferReader : IDisposable
         _ring = new RingBufferHandle(ring, capture.ObjectHandle);
     }
 
-    /// <summary>Creates a reader decoding with the given resolvers; call <see cref="Start"/> to begin.</summary>
+    /// <summary>
+    /// Creates a reader decoding with the given resolvers and attributing events to the live system's
+    /// processes, cgroups and namespaces (and stacks, when the capture records them); call <see cref="Start"/> to begin.
+    /// </summary>
     public static RingBufferReader Create(DropCapture capture, IReasonNames reasons, ISymbolResolver symbols,
         WallClock clock, ChannelWriter<IReadOnlyList<DropEvent>> output, RingReaderKind kind = RingReaderKind.Mapped)
     {
         ArgumentNullException.ThrowIfNull(capture);
         ArgumentNullException.ThrowIfNull(clock);
-        return new RingBufferReader(capture, new DropEventDecoder(reasons, symbols, clock.FromMonotonic), output, kind);
+        var stacks = capture.Options.Filter.AnyStacks
+            ? new StackTraces(capture.StacksMapFd, capture.StackDepth, capture.StackCapacity, symbols)
+            : null;
+        var attribution = new EventAttribution(stacks);
+        try
+        {
+            var decoder = new DropEventDecoder(reasons, symbols, clock.FromMonotonic, attribution);
+            return new RingBufferReader(capture, decoder, output, kind, attribution);
+        }
+        catch
+        {
+            attribution.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Events decoded and handed on.</summary>
@@ -170,6 +190,7 @@ public sealed unsafe class RingBufferReader : IDisposable
         Stop();
         _ring?.Dispose();
         _mapped?.Dispose();
+        _attribution?.Dispose();
         if (_self.IsAllocated)
             _self.Free();
     }

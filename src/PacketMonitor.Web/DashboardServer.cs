@@ -238,10 +238,14 @@ public static class DashboardServer
         [FromQuery, Description("Source or destination address or CIDR block (10.0.0.1, 192.168.0.0/16, 2001:db8::/32).")] string? host = null,
         [FromQuery, Description("Source or destination port, 1-65535.")] string? port = null,
         [FromQuery(Name = "interface"), Description("Interface name (1-15 characters).")] string? iface = null,
-        [FromQuery, Description("Only events at or after this ISO 8601 time (e.g. 2026-01-31T12:00:00Z).")] string? since = null)
+        [FromQuery, Description("Only events at or after this ISO 8601 time (e.g. 2026-01-31T12:00:00Z).")] string? since = null,
+        [FromQuery(Name = "owner_pid"), Description("Only drops whose socket this process owned.")] string? ownerPid = null,
+        [FromQuery, Description("Only drops of sockets in this cgroup or below it (e.g. /system.slice).")] string? cgroup = null,
+        [FromQuery, Description("Only drops of this container or unit: docker:3f4e5a6b7c8d, its short or full id, nginx.service.")] string? container = null,
+        [FromQuery(Name = "netns_name"), Description("Only drops in the network namespace with this name (ip netns list, or pid:N).")] string? netnsName = null)
     {
         // The parameters are declared for the OpenAPI document; the query is read whole to catch repeats.
-        _ = (limit, reason, protocol, host, port, iface, since);
+        _ = (limit, reason, protocol, host, port, iface, since, ownerPid, cgroup, container, netnsName);
         if (!EventQueryParser.TryParse(request.Query, out var query, out var error))
             return TypedResults.Problem(detail: error, statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
         var events = MatchingEvents(session, query).Select(e => new EventView(e.Id, e.Event)).ToList();

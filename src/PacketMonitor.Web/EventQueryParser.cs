@@ -17,9 +17,12 @@ internal static class EventQueryParser
     public const int MaxLimit = 10_000;
     public const int MaxReasonLength = 64;
     public const int MaxInterfaceLength = 15; // IFNAMSIZ - 1
+    public const int MaxCgroupLength = 4096; // PATH_MAX
+    public const int MaxNameLength = 255;    // NAME_MAX
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
-    private static readonly string[] Parameters = ["limit", "reason", "protocol", "host", "port", "interface", "since"];
+    private static readonly string[] Parameters =
+        ["limit", "reason", "protocol", "host", "port", "interface", "since", "owner_pid", "cgroup", "container", "netns_name"];
 
     private static readonly string[] SinceFormats =
     [
@@ -50,6 +53,10 @@ internal static class EventQueryParser
                 "host" => Host(text, ref result),
                 "port" => Port(text, ref result),
                 "interface" => Interface(text, ref result),
+                "owner_pid" => OwnerPid(text, ref result),
+                "cgroup" => Cgroup(text, ref result),
+                "container" => Container(text, ref result),
+                "netns_name" => NetnsName(text, ref result),
                 _ => Since(text, ref result),
             };
             if (problem is not null)
@@ -109,6 +116,39 @@ internal static class EventQueryParser
         return null;
     }
 
+    private static string? OwnerPid(string text, ref EventQuery q)
+    {
+        if (!uint.TryParse(text, NumberStyles.None, Inv, out uint pid) || pid == 0 || pid > 4_194_304) // PID_MAX_LIMIT
+            return "is not a process id (1-4194304)";
+        q = q with { OwnerPid = pid };
+        return null;
+    }
+
+    private static string? Cgroup(string text, ref EventQuery q)
+    {
+        if (text[0] != '/' || text.Length > MaxCgroupLength || text.Any(char.IsControl))
+            return $"is not a cgroup path (starts with '/', at most {MaxCgroupLength} characters; example: /system.slice)";
+        q = q with { Cgroup = text };
+        return null;
+    }
+
+    private static string? Container(string text, ref EventQuery q)
+    {
+        if (text.Length > MaxNameLength || text.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c == '/'))
+            return $"is not a container or unit name (at most {MaxNameLength} characters, no '/' or spaces; examples: docker:3f4e5a6b7c8d, 3f4e5a6b7c8d, nginx.service)";
+        q = q with { Container = text };
+        return null;
+    }
+
+    private static string? NetnsName(string text, ref EventQuery q)
+    {
+        // `ip netns add` names are file names in /run/netns; the others are pid:N.
+        if (text.Length > MaxNameLength || text is "." or ".." || text.Any(c => char.IsControl(c) || c == '/'))
+            return $"is not a namespace name (a name from `ip netns list` or pid:N, at most {MaxNameLength} characters)";
+        q = q with { NetnsName = text };
+        return null;
+    }
+
     private static string? Since(string text, ref EventQuery q)
     {
         if (!DateTimeOffset.TryParseExact(text, SinceFormats, Inv, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var since))
@@ -125,5 +165,10 @@ internal static class EventQueryParser
         return null;
     }
 
-    private static string Shown(string text) => text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 77), "...");
+    // The value echoed in the one-line error: shortened, control characters (a newline) shown as '?'.
+    private static string Shown(string text)
+    {
+        var shown = text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 77), "...");
+        return shown.Any(char.IsControl) ? new string([.. shown.Select(c => char.IsControl(c) ? '?' : c)]) : shown;
+    }
 }

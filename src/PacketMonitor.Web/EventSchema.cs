@@ -34,6 +34,15 @@ internal static class EventSchema
         ("pid", JsonSchemaType.Integer, "CPU context: the task running when the packet was dropped (often a softirq)."),
         ("tid", JsonSchemaType.Integer, "Thread id of that task."),
         ("comm", JsonSchemaType.String, "Command name of that task; untrusted kernel text."),
+        ("context_pid", JsonSchemaType.Integer, "Same as pid, named for what it is: the CPU context, not the packet's owner."),
+        ("context_comm", JsonSchemaType.String, "Same as comm (CPU context)."),
+        ("owner_pid", JsonSchemaType.Integer | JsonSchemaType.Null, "Process holding the packet's socket open (from /proc/*/fd); null without a socket or when not found."),
+        ("owner_comm", JsonSchemaType.String | JsonSchemaType.Null, "Command name of that process."),
+        ("socket_cookie", JsonSchemaType.Integer | JsonSchemaType.Null, "Cookie of the packet's socket (the tracepoint's rx_sk, else skb->sk), as `ss -e` shows it in hex."),
+        ("cgroup_id", JsonSchemaType.Integer | JsonSchemaType.Null, "cgroup v2 id of that socket (the inode of its cgroup directory)."),
+        ("cgroup", JsonSchemaType.String | JsonSchemaType.Null, "cgroup v2 path of that socket, e.g. /system.slice/nginx.service."),
+        ("container", JsonSchemaType.String | JsonSchemaType.Null, "Container (docker:ID, containerd:ID, cri-o:ID, podman:ID, k8s:ID, lxc:NAME) or systemd unit the cgroup shows."),
+        ("netns_name", JsonSchemaType.String | JsonSchemaType.Null, "Name of the network namespace: its /run/netns name, else pid:N of a process inside it."),
         ("headers_hex", JsonSchemaType.String, "Captured packet bytes, lowercase hex."),
         ("l3_offset", JsonSchemaType.Integer, "Where the network header starts in the captured bytes."),
     ];
@@ -52,11 +61,22 @@ internal static class EventSchema
             return Task.CompletedTask;
         });
 
-    private static OpenApiSchema EventObject() => new()
+    private static OpenApiSchema EventObject()
     {
-        Type = JsonSchemaType.Object,
-        Description = "One dropped packet: id, the fields of `packet-monitor watch --json`, headers_hex and l3_offset.",
-        Properties = Fields.ToDictionary(f => f.Name, f => (IOpenApiSchema)new OpenApiSchema { Type = f.Type, Description = f.Description }),
-        Required = Fields.Select(f => f.Name).ToHashSet(),
-    };
+        var properties = Fields.ToDictionary(f => f.Name, f => (IOpenApiSchema)new OpenApiSchema { Type = f.Type, Description = f.Description });
+        // Only on events that have one (stacks are off by default): not required.
+        properties["stack"] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Array,
+            Items = new OpenApiSchema { Type = JsonSchemaType.String },
+            Description = "Kernel stack of the drop, innermost first, function+0xoffset; only with --stacks / --stacks-for.",
+        };
+        return new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            Description = "One dropped packet: id, the fields of `packet-monitor watch --json`, headers_hex and l3_offset.",
+            Properties = properties,
+            Required = Fields.Select(f => f.Name).ToHashSet(),
+        };
+    }
 }

@@ -76,4 +76,13 @@ public sealed record EventFilter
     public IPNetwork? Host { get; init; }
     public string? Interface { get; init; }
     public uint? Netns { get; init; }
+
+    /// <summary>Record the kernel stack of every event (<c>--stacks</c>). Off by default: it costs time per event.</summary>
+    public bool Stacks { get; init; }
+
+    /// <summary>Record the kernel stack only of events with these reasons (<c>--stacks-for</c>); empty: see <see cref="Stacks"/>.</summary>
+    public IReadOnlyList<string> StackReasons { get; init; } = [];
+
+    /// <summary>Whether any event may get a stack (the kernel's stack map is sized only then).</summary>
+    public bool AnyStacks => Stacks || StackReasons.Count > 0;
 }

@@ -94,6 +94,9 @@ public sealed record DropEvent
     /// <summary>Cookie of the socket that owned the packet (skb->sk, or the tracepoint's rx_sk); 0 when none.</summary>
     public ulong SocketCookie { get; init; }
 
+    /// <summary>Inode of that socket (what /proc/PID/fd/N shows as socket:[N]); 0 when none or unknown.</summary>
+    public uint SocketInode { get; init; }
+
     /// <summary>Process that owns that socket (resolved in userspace), unlike <see cref="Pid"/> which is the CPU context.</summary>
     public uint? OwnerPid { get; init; }
 

@@ -11,8 +11,12 @@ namespace PacketMonitor.Core.Events;
 /// </summary>
 /// <remarks>
 /// Fields: timestamp, reason, reason_code, location, family, protocol, ip_protocol, src_addr, dst_addr,
-/// src_port, dst_port, icmp_type, icmp_code, length, skb_len, ifindex, ifname, netns, cpu, pid, tid, comm.
-/// Absent addresses, ports and ICMP fields are null, never omitted, so every line has the same shape.
+/// src_port, dst_port, icmp_type, icmp_code, length, skb_len, ifindex, ifname, netns, cpu, pid, tid, comm,
+/// then the attribution: context_pid, context_comm (the CPU context again, named as such: pid and comm
+/// stay for compatibility), owner_pid, owner_comm, socket_cookie, cgroup_id, cgroup, container,
+/// netns_name; and stack (a list of function+0xoffset, innermost first) only on events that have one.
+/// Absent addresses, ports, ICMP and attribution fields are null, never omitted, so every line has the
+/// same shape (but for stack, which appears only when stacks are on).
 /// Kernel strings are escaped by the writer's encoder. <see cref="LineOptions"/> keeps text readable
 /// (<c>__udp4_lib_rcv+0x9b1</c>, not <c>\u002B</c>): JSON lines go to terminals and log pipelines, not
 /// into HTML, and the decoder has already replaced control and bidi/format characters in kernel strings.
@@ -49,6 +53,16 @@ public static class EventJsonWriter
     private static readonly JsonEncodedText Pid = JsonEncodedText.Encode("pid");
     private static readonly JsonEncodedText Tid = JsonEncodedText.Encode("tid");
     private static readonly JsonEncodedText Comm = JsonEncodedText.Encode("comm");
+    private static readonly JsonEncodedText ContextPid = JsonEncodedText.Encode("context_pid");
+    private static readonly JsonEncodedText ContextComm = JsonEncodedText.Encode("context_comm");
+    private static readonly JsonEncodedText OwnerPid = JsonEncodedText.Encode("owner_pid");
+    private static readonly JsonEncodedText OwnerComm = JsonEncodedText.Encode("owner_comm");
+    private static readonly JsonEncodedText SocketCookie = JsonEncodedText.Encode("socket_cookie");
+    private static readonly JsonEncodedText CgroupId = JsonEncodedText.Encode("cgroup_id");
+    private static readonly JsonEncodedText Cgroup = JsonEncodedText.Encode("cgroup");
+    private static readonly JsonEncodedText Container = JsonEncodedText.Encode("container");
+    private static readonly JsonEncodedText NetnsName = JsonEncodedText.Encode("netns_name");
+    private static readonly JsonEncodedText Stack = JsonEncodedText.Encode("stack");
     private static readonly JsonEncodedText Ipv4 = JsonEncodedText.Encode("ipv4");
     private static readonly JsonEncodedText Ipv6 = JsonEncodedText.Encode("ipv6");
     private static readonly JsonEncodedText Other = JsonEncodedText.Encode("other");
@@ -92,6 +106,7 @@ public static class EventJsonWriter
         w.WriteNumber(Pid, e.Pid);
         w.WriteNumber(Tid, e.Tid);
         w.WriteString(Comm, e.Comm);
+        WriteAttribution(w, e);
         w.WriteEndObject();
     }
 
@@ -115,6 +130,41 @@ public static class EventJsonWriter
             writer.Reset();
             throw;
         }
+    }
+
+    /// <summary>Who owned the packet (socket owner, cgroup, namespace name), beside who ran on the CPU.</summary>
+    private static void WriteAttribution(Utf8JsonWriter w, DropEvent e)
+    {
+        w.WriteNumber(ContextPid, e.Pid);
+        w.WriteString(ContextComm, e.Comm);
+        WriteNumberOrNull(w, OwnerPid, e.OwnerPid);
+        WriteStringOrNull(w, OwnerComm, e.OwnerComm);
+        if (e.SocketCookie != 0)
+            w.WriteNumber(SocketCookie, e.SocketCookie);
+        else
+            w.WriteNull(SocketCookie);
+        if (e.CgroupId != 0)
+            w.WriteNumber(CgroupId, e.CgroupId);
+        else
+            w.WriteNull(CgroupId);
+        WriteStringOrNull(w, Cgroup, e.Cgroup);
+        WriteStringOrNull(w, Container, e.Container);
+        WriteStringOrNull(w, NetnsName, e.NetnsName);
+        if (e.Stack is { } stack)
+        {
+            w.WriteStartArray(Stack);
+            foreach (var frame in stack)
+                w.WriteStringValue(frame);
+            w.WriteEndArray();
+        }
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter w, JsonEncodedText name, string? value)
+    {
+        if (value is not null)
+            w.WriteString(name, value);
+        else
+            w.WriteNull(name);
     }
 
     private static void WriteAddress(Utf8JsonWriter w, JsonEncodedText name, IPAddress? address, Span<byte> scratch)

@@ -5,14 +5,21 @@ namespace PacketMonitor.Core.Events;
 
 /// <summary>
 /// The human-readable form of a drop for <c>packet-monitor watch</c>: three lines per event,
-/// each ending in '\n'.
+/// each ending in '\n', then an owner line when the packet had a socket and the stack when one
+/// was recorded.
 /// </summary>
 /// <example>
 /// <code>
 /// [2026-11-27T17:40:01.123456Z] PID: 1234, COMM: curl
 ///   192.168.1.10:54321 -> 8.8.8.8:443, Proto: 6, Len: 1500
 ///   Reason: NO_SOCKET (3), Location: __udp4_lib_rcv+0x9b1, Interface: lo (1), Netns: 4026531840, CPU: 0
+///   Owner: PID 4242, COMM: nginx, Cgroup: /system.slice/nginx.service, Container: nginx.service, Netns: blue, Socket cookie: 8193
+///   Stack:
+///     sk_skb_reason_drop+0x90
+///     __udp4_lib_rcv+0x4bc
 /// </code>
+/// The first line's PID and COMM are the CPU context (often a softirq); Owner is the process that
+/// held the packet's socket.
 /// </example>
 /// <remarks>
 /// Kernel strings are printed as they are: the decoder already replaced control characters.
@@ -103,8 +110,68 @@ public static class EventTextFormatter
         if (!d.TryWrite(Inv, $", Len: {e.Length}\n  Reason: {e.Reason} ({e.ReasonCode}), Location: {e.Location}, Interface: {ifname} ({e.Ifindex}), Netns: {e.Netns}, CPU: {e.Cpu}\n", out n))
             return false;
         d = d[n..];
+        if (!TryFormatAttribution(e, ref d))
+            return false;
 
         charsWritten = destination.Length - d.Length;
+        return true;
+    }
+
+    /// <summary>The owner line (only for drops with a socket) and the stack lines (only when recorded).</summary>
+    private static bool TryFormatAttribution(DropEvent e, ref Span<char> d)
+    {
+        int n;
+        if (e.SocketCookie != 0 || e.SocketInode != 0 || e.CgroupId != 0 || e.OwnerPid is not null)
+        {
+            bool ok = e.OwnerPid is { } pid
+                ? d.TryWrite(Inv, $"  Owner: PID {pid}, COMM: {e.OwnerComm}", out n)
+                : d.TryWrite(Inv, $"  Owner: unknown", out n);
+            if (!ok)
+                return false;
+            d = d[n..];
+            if (e.CgroupId != 0)
+            {
+                ok = e.Cgroup is { } path
+                    ? d.TryWrite(Inv, $", Cgroup: {path}", out n)
+                    : d.TryWrite(Inv, $", Cgroup: id {e.CgroupId}", out n);
+                if (!ok)
+                    return false;
+                d = d[n..];
+            }
+            if (!Append(ref d, ", Container: ", e.Container) || !Append(ref d, ", Netns: ", e.NetnsName))
+                return false;
+            if (e.SocketCookie != 0)
+            {
+                if (!d.TryWrite(Inv, $", Socket cookie: {e.SocketCookie}", out n))
+                    return false;
+                d = d[n..];
+            }
+            if (!Append(ref d, "\n"))
+                return false;
+        }
+        if (e.Stack is { Count: > 0 } stack)
+        {
+            if (!Append(ref d, "  Stack:\n"))
+                return false;
+            foreach (var frame in stack)
+            {
+                if (!d.TryWrite(Inv, $"    {frame}\n", out n))
+                    return false;
+                d = d[n..];
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Appends label + value when the value is present.</summary>
+    private static bool Append(ref Span<char> d, string label, string? value) =>
+        value is null || (Append(ref d, label) && Append(ref d, value));
+
+    private static bool Append(ref Span<char> d, string text)
+    {
+        if (!text.AsSpan().TryCopyTo(d))
+            return false;
+        d = d[text.Length..];
         return true;
     }
 }

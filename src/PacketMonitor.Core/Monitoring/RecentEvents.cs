@@ -1,4 +1,5 @@
 using System.Net;
+using PacketMonitor.Core.Attribution;
 using PacketMonitor.Core.Events;
 
 namespace PacketMonitor.Core.Monitoring;
@@ -14,13 +15,37 @@ public sealed record EventQuery
     public string? Interface { get; init; }
     public DateTimeOffset? Since { get; init; }
 
+    /// <summary>Only drops whose socket this process owned.</summary>
+    public uint? OwnerPid { get; init; }
+
+    /// <summary>Only drops of sockets in this cgroup or below it (a path such as /system.slice).</summary>
+    public string? Cgroup { get; init; }
+
+    /// <summary>Only drops of this container or unit: its name (docker:3f4e5a6b7c8d, nginx.service), short or full id.</summary>
+    public string? Container { get; init; }
+
+    /// <summary>Only drops in the network namespace with this name (/run/netns name or pid:N).</summary>
+    public string? NetnsName { get; init; }
+
     public bool Matches(DropEvent e) =>
         (Reason is null || string.Equals(e.Reason, Reason, StringComparison.OrdinalIgnoreCase))
         && (Protocol is null || e.IpProtocol == Protocol)
         && (Host is null || (e.SourceAddress is { } s && Host.Value.Contains(s)) || (e.DestinationAddress is { } d && Host.Value.Contains(d)))
         && (Port is null || e.SourcePort == Port || e.DestinationPort == Port)
         && (Interface is null || string.Equals(e.Ifname, Interface, StringComparison.Ordinal))
-        && (Since is null || e.Timestamp >= Since);
+        && (Since is null || e.Timestamp >= Since)
+        && (OwnerPid is null || e.OwnerPid == OwnerPid)
+        && (Cgroup is null || (e.Cgroup is { } path && CgroupContains(Cgroup, path)))
+        && (Container is null || (e.Container is { } container && ContainerNames.Matches(container, Container)))
+        && (NetnsName is null || string.Equals(e.NetnsName, NetnsName, StringComparison.Ordinal));
+
+    private static bool CgroupContains(string parent, string path)
+    {
+        var prefix = parent.TrimEnd('/');
+        return prefix.Length == 0 // "/": the whole tree
+            || string.Equals(path, prefix, StringComparison.Ordinal)
+            || (path.StartsWith(prefix, StringComparison.Ordinal) && path.Length > prefix.Length && path[prefix.Length] == '/');
+    }
 }
 
 /// <summary>The last N events in memory, each with a sequence number; thread-safe, newest first on query.</summary>

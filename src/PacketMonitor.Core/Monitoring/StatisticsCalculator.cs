@@ -19,12 +19,15 @@ public sealed class StatisticsCalculator(IReasonNames reasons)
     private readonly Dictionary<(uint Ifindex, uint Netns), string> _interfaceNames = [];
     // Keyed by the raw values: formatting happens only for the top entries, not per event.
     private readonly Dictionary<(System.Net.IPAddress Src, ushort? SrcPort, System.Net.IPAddress Dst, ushort? DstPort, byte Protocol), ulong> _flows = [];
+    // Keyed by container, else owner pid, else cgroup; the value keeps the last event's names.
+    private readonly Dictionary<(string? Container, uint? Pid, string? Cgroup), (ulong Count, DropEvent Last)> _workloads = [];
     private CounterSnapshot? _previous;
 
     public void Reset()
     {
         _minute.Clear();
         _flows.Clear();
+        _workloads.Clear();
         _previous = null;
     }
 
@@ -36,10 +39,22 @@ public sealed class StatisticsCalculator(IReasonNames reasons)
         {
             if (e.Ifname.Length > 0)
                 _interfaceNames[(e.Ifindex, e.Netns)] = e.Ifname;
+            if (e.Container is not null || e.OwnerPid is not null || e.Cgroup is not null)
+            {
+                var workload = e.Container is not null ? (e.Container, null, null)
+                    : e.OwnerPid is not null ? ((string?)null, e.OwnerPid, (string?)null)
+                    : (null, null, e.Cgroup);
+                _workloads[workload] = (_workloads.GetValueOrDefault(workload).Count + 1, e);
+            }
             if (e.SourceAddress is null || e.DestinationAddress is null)
                 continue;
             var key = (e.SourceAddress, e.SourcePort, e.DestinationAddress, e.DestinationPort, e.IpProtocol);
             _flows[key] = _flows.GetValueOrDefault(key) + 1;
+        }
+        if (_workloads.Count > MaxFlows)
+        {
+            foreach (var rare in _workloads.Where(w => w.Value.Count <= 1).Select(w => w.Key).ToList())
+                _workloads.Remove(rare);
         }
         if (_flows.Count > MaxFlows)
         {
@@ -112,9 +127,19 @@ public sealed class StatisticsCalculator(IReasonNames reasons)
                     ProtocolNames.Of(f.Key.Protocol), f.Value)).ToList(),
             TopLocations = locations.OrderByDescending(l => l.Packets).Take(TopCount)
                 .Select(l => new LocationStat(l.Location, reasons.NameOf(l.ReasonCode), l.Packets)).ToList(),
+            TopWorkloads = _workloads.OrderByDescending(w => w.Value.Count).Take(TopCount)
+                .Select(w => Workload(w.Value.Last, w.Value.Count)).ToList(),
             EventsLost = losses,
             LastSecondByReason = lastSecond,
         };
+    }
+
+    private static WorkloadStat Workload(DropEvent e, ulong count)
+    {
+        string name = e.Container
+            ?? (e.OwnerPid is { } pid ? $"{e.OwnerComm} ({pid.ToString(CultureInfo.InvariantCulture)})" : e.Cgroup ?? "");
+        return new WorkloadStat(name, e.Container, e.Cgroup, e.Container is null ? e.OwnerPid : null,
+            e.Container is null ? e.OwnerComm : null, count);
     }
 
     private static ulong Sum(IEnumerable<CounterEntry> entries) => entries.Aggregate(0UL, (s, e) => s + e.Packets);

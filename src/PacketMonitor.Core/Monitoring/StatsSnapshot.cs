@@ -23,6 +23,9 @@ public sealed record StatsSnapshot
     public IReadOnlyList<FlowStat> TopFlows { get; init; } = [];
 
     public IReadOnlyList<LocationStat> TopLocations { get; init; } = [];
+
+    /// <summary>Workloads (container or unit, else owning process) with the most dropped packets, from events.</summary>
+    public IReadOnlyList<WorkloadStat> TopWorkloads { get; init; } = [];
     public LossStats EventsLost { get; init; } = new(0, 0, 0, 0);
 
     /// <summary>Drops in the last second by reason name (the live chart's newest point).</summary>
@@ -54,6 +57,12 @@ public sealed record InterfaceStat(string Name, uint Ifindex, uint Netns, ulong 
 public sealed record FlowStat(string Source, string Destination, string Protocol, ulong Count);
 
 public sealed record LocationStat(string Location, string Reason, ulong Count);
+
+/// <summary>
+/// Drops owned by one workload: <paramref name="Workload"/> is the container or unit when the cgroup shows
+/// one, else the owning process as "comm (pid)", else the cgroup path.
+/// </summary>
+public sealed record WorkloadStat(string Workload, string? Container, string? Cgroup, uint? OwnerPid, string? OwnerComm, ulong Count);
 
 /// <summary>Events lost per stage: kernel ring full, userspace queue full, live clients too slow (and filtered, not a loss).</summary>
 public sealed record LossStats(ulong RingBufferFull, ulong QueueFull, ulong SlowClients, ulong Filtered)

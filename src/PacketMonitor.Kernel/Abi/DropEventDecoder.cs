@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using PacketMonitor.Core.Events;
+using PacketMonitor.Kernel.Attribution;
 
 namespace PacketMonitor.Kernel.Abi;
 
@@ -15,7 +16,8 @@ namespace PacketMonitor.Kernel.Abi;
 /// decoder per reader.
 /// </remarks>
 internal sealed class DropEventDecoder(
-    IReasonNames reasons, ISymbolResolver symbols, Func<ulong, DateTimeOffset> monotonicToWallClock)
+    IReasonNames reasons, ISymbolResolver symbols, Func<ulong, DateTimeOffset> monotonicToWallClock,
+    IEventAttribution? attribution = null)
 {
     private const ushort EtherTypeIpv4 = 0x0800;
     private const ushort EtherTypeIpv6 = 0x86DD;
@@ -73,6 +75,13 @@ internal sealed class DropEventDecoder(
         ulong timestampNs = BinaryPrimitives.ReadUInt64LittleEndian(record[DropEventLayout.TimestampNs..]);
         ulong location = BinaryPrimitives.ReadUInt64LittleEndian(record[DropEventLayout.Location..]);
         uint reason = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Reason..]);
+        uint netns = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Netns..]);
+        uint socketIno = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.SocketIno..]);
+        ulong cgroupId = BinaryPrimitives.ReadUInt64LittleEndian(record[DropEventLayout.CgroupId..]);
+        int stackId = BinaryPrimitives.ReadInt32LittleEndian(record[DropEventLayout.StackId..]);
+        // Names only for ids the kernel set: most drops have no socket, and stacks are off by default.
+        var owner = socketIno != 0 ? attribution?.Owner(socketIno) : null;
+        var cgroup = cgroupId != 0 ? attribution?.Cgroup(cgroupId) : null;
 
         dropEvent = new DropEvent
         {
@@ -95,7 +104,7 @@ internal sealed class DropEventDecoder(
             SkbLength = skbLen,
             Ifindex = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Ifindex..]),
             Ifname = _ifnames.Get(record.Slice(DropEventLayout.Ifname, DropEventLayout.IfnameLength)),
-            Netns = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Netns..]),
+            Netns = netns,
             Cpu = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Cpu..]),
             Pid = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Pid..]),
             Tid = BinaryPrimitives.ReadUInt32LittleEndian(record[DropEventLayout.Tid..]),
@@ -103,6 +112,15 @@ internal sealed class DropEventDecoder(
             Flags = flags,
             Headers = record.Slice(headerSize, capLen).ToArray(), // the one copy out of the ring
             L3Offset = l3Offset,
+            SocketCookie = BinaryPrimitives.ReadUInt64LittleEndian(record[DropEventLayout.SocketCookie..]),
+            SocketInode = socketIno,
+            OwnerPid = owner?.Pid,
+            OwnerComm = owner?.Comm,
+            CgroupId = cgroupId,
+            Cgroup = cgroup?.Path,
+            Container = cgroup?.Container,
+            NetnsName = netns != 0 ? attribution?.NetnsName(netns) : null,
+            Stack = stackId >= 0 ? attribution?.Stack(stackId) : null,
         };
         return true;
     }

@@ -6,8 +6,8 @@ namespace PacketMonitor.Kernel.Abi;
 /// </summary>
 internal static class DropEventLayout
 {
-    public const ushort SupportedVersion = 1;
-    public const int Size = 136;
+    public const ushort SupportedVersion = 2;
+    public const int Size = 160;
     public const int TaskCommLength = 16;
     public const int IfnameLength = 16;
     public const int MaxSnapLength = 1024;
@@ -38,6 +38,10 @@ internal static class DropEventLayout
     public const int DstAddr = 88;       // u8[16]
     public const int Ifname = 104;       // char[16]
     public const int Comm = 120;         // char[16]
+    public const int SocketCookie = 136; // u64
+    public const int CgroupId = 144;     // u64
+    public const int SocketIno = 152;    // u32
+    public const int StackId = 156;      // s32
 
     /// <summary>Every field: name as in the C header, offset, size. The ABI test walks this list.</summary>
     public static readonly (string Name, int Offset, int Size)[] Fields =
@@ -48,5 +52,6 @@ internal static class DropEventLayout
         ("tid", Tid, 4), ("l3_proto", L3Proto, 2), ("ip_proto", IpProto, 1), ("flags", Flags, 1),
         ("src_port", SrcPort, 2), ("dst_port", DstPort, 2), ("icmp_type", IcmpType, 1), ("icmp_code", IcmpCode, 1),
         ("pad", Pad, 6), ("src_addr", SrcAddr, 16), ("dst_addr", DstAddr, 16), ("ifname", Ifname, 16), ("comm", Comm, 16),
+        ("socket_cookie", SocketCookie, 8), ("cgroup_id", CgroupId, 8), ("socket_ino", SocketIno, 4), ("stack_id", StackId, 4),
     ];
 }

@@ -43,6 +43,8 @@ internal static class MapLayouts
     public const uint FilterNetnsFlag = 1u << 5;
     public const uint FilterReasonInclude = 1u << 6;
     public const uint FilterReasonExclude = 1u << 7;
+    public const uint FilterStacksAll = 1u << 8;
+    public const uint FilterStacksListed = 1u << 9;
 
     public static readonly (string Struct, string Field, int Offset)[] Checked =
     [

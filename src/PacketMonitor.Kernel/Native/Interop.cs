@@ -57,6 +57,9 @@ internal static unsafe partial class Interop
     public static partial int bpf_map__set_max_entries(nint map, uint maxEntries);
 
     [LibraryImport(LibBpf)]
+    public static partial uint bpf_map__value_size(nint map);
+
+    [LibraryImport(LibBpf)]
     public static partial void* bpf_map__initial_value(nint map, nuint* size);
 
     [LibraryImport(LibBpf)]

@@ -21,7 +21,7 @@ public static class ServeCommand
         {
             Listen, Token, Paused,
             WatchCommand.Reason, WatchCommand.ExcludeReason, WatchCommand.Protocol, WatchCommand.Port, WatchCommand.Host,
-            WatchCommand.Interface, WatchCommand.Netns, WatchCommand.IncludeUnspecified, WatchCommand.RingSize,
+            WatchCommand.Interface, WatchCommand.Netns, WatchCommand.IncludeUnspecified, WatchCommand.Stacks, WatchCommand.StacksFor, WatchCommand.RingSize,
             WatchCommand.SnapLen, WatchCommand.Attach, WatchCommand.Verbose,
             WatchCommand.MetricsListen, WatchCommand.MetricsToken, WatchCommand.MetricsMaxInterfaces,
         };

@@ -23,6 +23,8 @@ public static class WatchCommand
     public static readonly Option<string?> RingSize = new("--ring-size") { Description = "Ring buffer size, a power of two (default 16M)", HelpName = "SIZE" };
     public static readonly Option<string?> SnapLen = new("--snap-len") { Description = "Bytes of packet headers captured per event, 0-1024 (default 128)", HelpName = "BYTES" };
     public static readonly Option<string?> Attach = new("--attach") { Description = "Attach mode: auto, tp_btf, raw_tp, tracepoint (default auto)", HelpName = "MODE" };
+    public static readonly Option<bool> Stacks = new("--stacks") { Description = "Record the kernel stack of every drop event (costs time per event; off by default)" };
+    public static readonly Option<string[]> StacksFor = new("--stacks-for") { Description = "Record the kernel stack only for these reasons, e.g. NOT_SPECIFIED (repeat or comma-separate)", HelpName = "NAME" };
     public static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Debug logging, including libbpf's and the verifier's log" };
     public static readonly Option<string?> MetricsListen = new("--metrics-listen") { Description = "Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9810; beyond loopback with --metrics-token)", HelpName = "ADDR" };
     public static readonly Option<string?> MetricsToken = new("--metrics-token") { Description = "Require this bearer token for /metrics (needed beyond loopback; or PACKET_MONITOR_METRICS_TOKEN)", HelpName = "TOKEN" };
@@ -34,7 +36,7 @@ public static class WatchCommand
         var command = new Command("watch", "Print every packet the kernel drops, as it happens")
         {
             Json, Summary, CountsOnly, Count, DurationOption, Reason, ExcludeReason, Protocol, Port, Host, Interface, Netns,
-            IncludeUnspecified, RingSize, SnapLen, Attach, Verbose, RingReader, MetricsListen, MetricsToken, MetricsMaxInterfaces,
+            IncludeUnspecified, Stacks, StacksFor, RingSize, SnapLen, Attach, Verbose, RingReader, MetricsListen, MetricsToken, MetricsMaxInterfaces,
         };
         command.SetAction((result, token) => run(Settings(result), token));
         return command;
@@ -67,6 +69,13 @@ public static class WatchCommand
         if (reasons.Count > 0 && excluded.Count > 0)
             throw new CliException("--reason and --exclude-reason exclude each other: pick one");
 
+        var stackReasons = Names(result.GetValue(StacksFor));
+        bool stacks = result.GetValue(Stacks);
+        if (stacks && stackReasons.Count > 0)
+            throw new CliException("--stacks and --stacks-for exclude each other: --stacks records every event's stack, --stacks-for only some");
+        if ((stacks || stackReasons.Count > 0) && output is (OutputMode.Summary or OutputMode.CountsOnly))
+            throw new CliException("--stacks and --stacks-for record stacks with events: they cannot be combined with --summary or --counts-only");
+
         var ringSize = result.GetValue(RingSize) is string ring ? ValueParsers.Size("--ring-size", ring) : CaptureOptions.DefaultRingSizeBytes;
         if (ringSize < Environment.SystemPageSize || ringSize > 1L << 30 || !long.IsPow2(ringSize))
             throw new CliException($"--ring-size: {ringSize} bytes must be a power of two between {Environment.SystemPageSize} and 1G (e.g. 16M)");
@@ -86,7 +95,10 @@ public static class WatchCommand
             EmitEvents = output is OutputMode.Text or OutputMode.Json,
             Reasons = reasons,
             ExcludeReasons = excluded,
-            IncludeUnspecified = result.GetValue(IncludeUnspecified) || reasons.Contains("NOT_SPECIFIED"),
+            // Asking for NOT_SPECIFIED by name (events or their stacks) means showing them.
+            IncludeUnspecified = result.GetValue(IncludeUnspecified) || reasons.Contains("NOT_SPECIFIED") || stackReasons.Contains("NOT_SPECIFIED"),
+            Stacks = stacks,
+            StackReasons = stackReasons,
             Protocol = result.GetValue(Protocol) is string p ? ValueParsers.Protocol("--protocol", p) : null,
             Port = result.GetValue(Port) is string port ? ValueParsers.Port("--port", port) : null,
             Host = result.GetValue(Host) is string host ? ValueParsers.Host("--host", host) : null,

@@ -226,7 +226,7 @@ internal static class KernelReasons
     public static DropReasonTable LoadChecked(ILogger logger, PacketMonitor.Core.Capture.EventFilter filter)
     {
         var reasons = DropReasonTable.Load(logger);
-        foreach (var name in filter.Reasons.Concat(filter.ExcludeReasons))
+        foreach (var name in filter.Reasons.Concat(filter.ExcludeReasons).Concat(filter.StackReasons))
         {
             if (!reasons.TryGetCode(name, out _))
                 throw new CliException($"unknown drop reason '{name}': `packet-monitor reasons` lists the reasons of this kernel");

@@ -27,6 +27,30 @@ public sealed class WatchOptionsTests
         Assert.False(s.Capture.Filter.IncludeUnspecified);
         Assert.Null(s.Count);
         Assert.Null(s.Duration);
+        Assert.False(s.Capture.Filter.Stacks);
+        Assert.Empty(s.Capture.Filter.StackReasons);
+        Assert.False(s.Capture.Filter.AnyStacks);
+    }
+
+    [Fact]
+    public void Settings_Stacks_RecordsEveryEventsStack()
+    {
+        var s = Parse("--stacks");
+
+        Assert.True(s.Capture.Filter.Stacks);
+        Assert.Empty(s.Capture.Filter.StackReasons);
+        Assert.True(s.Capture.Filter.AnyStacks);
+    }
+
+    [Fact]
+    public void Settings_StacksFor_NamesTheReasonsAndShowsNotSpecifiedWhenAskedFor()
+    {
+        var s = Parse("--stacks-for", "not_specified,SKB_DROP_REASON_NO_SOCKET", "--stacks-for", "NETFILTER_DROP");
+
+        Assert.False(s.Capture.Filter.Stacks);
+        Assert.Equal(["NOT_SPECIFIED", "NO_SOCKET", "NETFILTER_DROP"], s.Capture.Filter.StackReasons);
+        Assert.True(s.Capture.Filter.IncludeUnspecified); // stacks of hidden events would be no use
+        Assert.False(Parse("--stacks-for", "NO_SOCKET").Capture.Filter.IncludeUnspecified);
     }
 
     [Fact]
@@ -92,6 +116,9 @@ public sealed class WatchOptionsTests
     [InlineData("--json --summary")]
     [InlineData("--summary --count 5")]
     [InlineData("--reason NO_SOCKET --exclude-reason NETFILTER_DROP")]
+    [InlineData("--stacks --stacks-for NO_SOCKET")]
+    [InlineData("--stacks --summary")]
+    [InlineData("--stacks-for NO_SOCKET --counts-only")]
     public void Settings_ConflictingOptions_AreRefused(string args)
     {
         var root = Cli.BuildRoot(TextWriter.Null, TextWriter.Null);

@@ -16,6 +16,7 @@ public sealed class WatchProcessTests
     [
         "timestamp", "reason", "reason_code", "location", "family", "protocol", "ip_protocol", "src_addr", "dst_addr",
         "src_port", "dst_port", "length", "skb_len", "ifindex", "ifname", "netns", "cpu", "pid", "tid", "comm",
+        "context_pid", "context_comm", "owner_pid", "owner_comm", "socket_cookie", "cgroup_id", "cgroup", "container", "netns_name",
     ];
 
     [Fact]
@@ -56,6 +57,75 @@ public sealed class WatchProcessTests
             Assert.InRange(ts, DateTimeOffset.UtcNow.AddMinutes(-2), DateTimeOffset.UtcNow.AddSeconds(1));
         }
         Assert.Contains("drops: total", monitor.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WatchJson_ReceiverThatNeverReads_DropsNameItsProcessCgroupAndNamespace()
+    {
+        KernelTest.RequireRoot();
+        using var ns = new NetworkNamespace();
+        using var cgroup = new CgroupV2();
+        using var receiver = new UdpReceiverProcess(ns, cgroup);
+        using var monitor = new MonitorProcess("watch", "--json", "--netns", ns.Name, "--reason", "SOCKET_RCVBUFF", "--count", "60");
+        await monitor.WaitAttachedAsync();
+        using var sender = ns.UdpSocket(IPAddress.Loopback);
+        var target = new IPEndPoint(IPAddress.Loopback, receiver.Port);
+        // The first burst makes the monitor scan /proc; the second is attributed from its first drop.
+        for (int i = 0; i < 30; i++)
+            sender.SendTo(new byte[1000], target);
+        await Task.Delay(1000, TestContext.Current.CancellationToken);
+        for (int i = 0; i < 50; i++)
+            sender.SendTo(new byte[1000], target);
+
+        Assert.Equal(0, await monitor.WaitExitAsync(TimeSpan.FromSeconds(20)));
+
+        var lines = monitor.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(60, lines.Length);
+        foreach (var line in lines)
+        {
+            using var json = JsonDocument.Parse(line);
+            var root = json.RootElement;
+            foreach (var field in JsonFields)
+                Assert.True(root.TryGetProperty(field, out _), $"missing field {field} in {line}");
+            Assert.Equal("SOCKET_RCVBUFF", root.GetProperty("reason").GetString());
+            Assert.Equal(receiver.SocketCookie, root.GetProperty("socket_cookie").GetUInt64());
+            Assert.Equal(cgroup.Id, root.GetProperty("cgroup_id").GetUInt64());
+            Assert.Equal(root.GetProperty("pid").GetUInt32(), root.GetProperty("context_pid").GetUInt32());
+            Assert.Equal(root.GetProperty("comm").GetString(), root.GetProperty("context_comm").GetString());
+        }
+        using var last = JsonDocument.Parse(lines[^1]);
+        var e = last.RootElement;
+        Assert.Equal(receiver.Pid, e.GetProperty("owner_pid").GetInt32());
+        Assert.Equal("perl", e.GetProperty("owner_comm").GetString());
+        Assert.NotEqual(receiver.Pid, e.GetProperty("context_pid").GetInt32()); // the sender's CPU context
+        Assert.Equal(cgroup.RelativePath, e.GetProperty("cgroup").GetString());
+        Assert.Equal(cgroup.Name, e.GetProperty("container").GetString());
+        Assert.Equal(ns.Name, e.GetProperty("netns_name").GetString());
+    }
+
+    [Fact]
+    public async Task WatchJsonStacks_NoSocketDrop_HasTheUdpReceivePath()
+    {
+        KernelTest.RequireRoot();
+        using var ns = new NetworkNamespace();
+        using var monitor = new MonitorProcess("watch", "--json", "--stacks", "--netns", ns.Name, "--count", "2");
+        await monitor.WaitAttachedAsync();
+        using var sender = ns.UdpSocket(IPAddress.Loopback);
+        for (int i = 0; i < 2; i++)
+            sender.SendTo(new byte[32], new IPEndPoint(IPAddress.Loopback, 9));
+
+        Assert.Equal(0, await monitor.WaitExitAsync(TimeSpan.FromSeconds(20)));
+
+        var lines = monitor.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        foreach (var line in lines)
+        {
+            using var json = JsonDocument.Parse(line);
+            var stack = json.RootElement.GetProperty("stack").EnumerateArray().Select(f => f.GetString()!).ToList();
+            Assert.Contains(stack, f => f.StartsWith("__udp4_lib_rcv+", StringComparison.Ordinal) || f.StartsWith("udp_rcv+", StringComparison.Ordinal));
+            Assert.Contains(json.RootElement.GetProperty("location").GetString(), stack);
+            Assert.DoesNotContain(stack, f => f.StartsWith("bpf_", StringComparison.Ordinal) || f.StartsWith("0x", StringComparison.Ordinal));
+        }
     }
 
     [Fact]

@@ -71,4 +71,21 @@ internal static class EventSamples
         SkbLength = 42,
         Flags = DropEventFlags.HasL2 | DropEventFlags.HasDevice,
     };
+
+    /// <summary>A receive-side drop in softirq context, owned by a containerised nginx.</summary>
+    public static DropEvent Owned() => Ipv4Tcp() with
+    {
+        Pid = 0,
+        Tid = 0,
+        Comm = "swapper/1",
+        Reason = "SOCKET_RCVBUFF",
+        SocketCookie = 8193,
+        SocketInode = 91234,
+        OwnerPid = 4242,
+        OwnerComm = "nginx",
+        CgroupId = 5183,
+        Cgroup = "/system.slice/docker-3f4e5a6b7c8d9e0f.scope",
+        Container = "docker:3f4e5a6b7c8d",
+        NetnsName = "blue",
+    };
 }

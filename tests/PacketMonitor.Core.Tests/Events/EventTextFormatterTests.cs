@@ -113,4 +113,51 @@ public sealed class EventTextFormatterTests
 
         Assert.StartsWith("  [::ffff:10.0.0.1]:5353 -> ", Middle(e), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void ToText_OwnedSocket_AddsAnOwnerLineAndKeepsTheFirstLinesAsTheyWere()
+    {
+        string text = EventTextFormatter.ToText(EventSamples.Owned());
+
+        Assert.Equal(
+            "[2026-11-27T17:40:01.123456Z] PID: 0, COMM: swapper/1\n" +
+            "  192.168.1.10:54321 -> 8.8.8.8:443, Proto: 6, Len: 1500\n" +
+            "  Reason: SOCKET_RCVBUFF (3), Location: __udp4_lib_rcv+0x9b1, Interface: lo (1), Netns: 4026531840, CPU: 0\n" +
+            "  Owner: PID 4242, COMM: nginx, Cgroup: /system.slice/docker-3f4e5a6b7c8d9e0f.scope, Container: docker:3f4e5a6b7c8d, Netns: blue, Socket cookie: 8193\n",
+            text);
+    }
+
+    [Fact]
+    public void ToText_SocketWithUnresolvedOwner_SaysUnknownAndShowsTheCgroupId()
+    {
+        var e = EventSamples.Owned() with { OwnerPid = null, OwnerComm = null, Cgroup = null, Container = null, NetnsName = null, SocketCookie = 0 };
+
+        Assert.EndsWith("\n  Owner: unknown, Cgroup: id 5183\n", EventTextFormatter.ToText(e), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ToText_NoSocket_HasNoOwnerLineEvenWithANamespaceName()
+    {
+        Assert.Equal(3, EventTextFormatter.ToText(EventSamples.Ipv4Tcp() with { NetnsName = "blue" }).Count(c => c == '\n'));
+    }
+
+    [Fact]
+    public void ToText_Stack_OneIndentedLinePerFrame()
+    {
+        var e = EventSamples.Ipv4Tcp() with { Stack = ["sk_skb_reason_drop+0x90", "__udp4_lib_rcv+0x4bc"] };
+
+        Assert.EndsWith(ThirdLine + "  Stack:\n    sk_skb_reason_drop+0x90\n    __udp4_lib_rcv+0x4bc\n", EventTextFormatter.ToText(e), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Write_DeepStack_LongerThanTheStackBuffer_WritesEveryFrame()
+    {
+        var frames = Enumerable.Range(0, 127).Select(i => $"function_with_a_long_name_{i}+0x{i:x}").ToArray();
+        using var writer = new StringWriter();
+
+        EventTextFormatter.Write(writer, EventSamples.Owned() with { Stack = frames });
+
+        Assert.EndsWith("    function_with_a_long_name_126+0x7e\n", writer.ToString(), StringComparison.Ordinal);
+        Assert.Equal(4 + 1 + 127, writer.ToString().Count(c => c == '\n'));
+    }
 }

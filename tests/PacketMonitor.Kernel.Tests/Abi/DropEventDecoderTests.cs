@@ -5,6 +5,7 @@ using System.Text;
 using CsCheck;
 using PacketMonitor.Core.Events;
 using PacketMonitor.Kernel.Abi;
+using PacketMonitor.Kernel.Attribution;
 using Xunit;
 using L = PacketMonitor.Kernel.Abi.DropEventLayout;
 
@@ -59,6 +60,74 @@ public sealed class DropEventDecoderTests
         Assert.Equal(DropEventFlags.HasL2 | DropEventFlags.HasL3 | DropEventFlags.HasL4 | DropEventFlags.HasDevice, e.Flags);
         Assert.Equal(RecordBuilder.Ipv4Udp().Data, e.Headers.ToArray());
         Assert.Equal(14, e.L3Offset);
+    }
+
+    [Fact]
+    public void TryDecode_SocketFields_AreResolvedToOwnerCgroupNamespaceAndStack()
+    {
+        var attribution = new FakeAttribution();
+        var decoder = new DropEventDecoder(new FakeReasons(_ => "SOCKET_RCVBUFF"), new FakeSymbols(a => $"fn_{a:x}"), _ => Epoch, attribution);
+        var record = RecordBuilder.Ipv4Udp().With(b =>
+        {
+            b.SocketCookie = 0x1122334455667788;
+            b.CgroupId = 0x0000000100000abc;
+            b.SocketIno = 424242;
+            b.StackId = 7;
+        }).Build();
+
+        Assert.True(decoder.TryDecode(record, out var e));
+
+        Assert.Equal(0x1122334455667788UL, e.SocketCookie);
+        Assert.Equal(0x0000000100000abcUL, e.CgroupId);
+        Assert.Equal(424242u, e.SocketInode);
+        Assert.Equal(4242u, e.OwnerPid);
+        Assert.Equal("nginx", e.OwnerComm);
+        Assert.Equal("/system.slice/docker-abc.scope", e.Cgroup);
+        Assert.Equal("docker:abc", e.Container);
+        Assert.Equal("blue", e.NetnsName);
+        Assert.Equal(["fn_7", "caller"], e.Stack);
+        Assert.Equal([424242u], attribution.Inodes);
+        Assert.Equal([0x0000000100000abcUL], attribution.Cgroups);
+        Assert.Equal([4026531840u], attribution.Namespaces);
+        Assert.Equal([7], attribution.Stacks);
+        // The CPU context stays what the kernel said.
+        Assert.Equal(1234u, e.Pid);
+        Assert.Equal("curl", e.Comm);
+    }
+
+    [Fact]
+    public void TryDecode_NoSocketAndNoStack_AsksNothingAndLeavesAttributionEmpty()
+    {
+        var attribution = new FakeAttribution();
+        var decoder = new DropEventDecoder(new FakeReasons(_ => "NO_SOCKET"), new FakeSymbols(a => $"fn_{a:x}"), _ => Epoch, attribution);
+
+        Assert.True(decoder.TryDecode(RecordBuilder.Ipv4Udp().With(b => b.Netns = 0).Build(), out var e));
+
+        Assert.Equal(0UL, e.SocketCookie);
+        Assert.Null(e.OwnerPid);
+        Assert.Null(e.OwnerComm);
+        Assert.Null(e.Cgroup);
+        Assert.Null(e.Container);
+        Assert.Null(e.NetnsName);
+        Assert.Null(e.Stack);
+        Assert.Empty(attribution.Inodes);
+        Assert.Empty(attribution.Cgroups);
+        Assert.Empty(attribution.Namespaces);
+        Assert.Empty(attribution.Stacks);
+    }
+
+    [Theory]
+    [InlineData(-17)] // EEXIST: another stack holds the bucket
+    [InlineData(-14)] // EFAULT
+    public void TryDecode_FailedStackId_HasNoStack(int stackId)
+    {
+        var attribution = new FakeAttribution();
+        var decoder = new DropEventDecoder(new FakeReasons(_ => "NO_SOCKET"), new FakeSymbols(a => $"fn_{a:x}"), _ => Epoch, attribution);
+
+        Assert.True(decoder.TryDecode(RecordBuilder.Ipv4Udp().With(b => b.StackId = stackId).Build(), out var e));
+
+        Assert.Null(e.Stack);
+        Assert.Empty(attribution.Stacks);
     }
 
     [Fact]
@@ -173,7 +242,8 @@ public sealed class DropEventDecoderTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(2)]
+    [InlineData(1)] // before attribution: 24 bytes shorter
+    [InlineData(3)]
     [InlineData(0xffff)]
     public void TryDecode_WrongVersion_ReturnsFalse(int version)
     {
@@ -420,6 +490,39 @@ public sealed class DropEventDecoderTests
         public string Resolve(ulong address) => resolve(address);
     }
 
+    /// <summary>Answers like a system with one nginx container; records what it was asked.</summary>
+    private sealed class FakeAttribution : IEventAttribution
+    {
+        public List<uint> Inodes { get; } = [];
+        public List<ulong> Cgroups { get; } = [];
+        public List<uint> Namespaces { get; } = [];
+        public List<int> Stacks { get; } = [];
+
+        public SocketOwner? Owner(uint socketInode)
+        {
+            Inodes.Add(socketInode);
+            return socketInode == 0 ? null : new SocketOwner(4242, "nginx");
+        }
+
+        public CgroupInfo? Cgroup(ulong cgroupId)
+        {
+            Cgroups.Add(cgroupId);
+            return cgroupId == 0 ? null : new CgroupInfo("/system.slice/docker-abc.scope", "docker:abc");
+        }
+
+        public string? NetnsName(uint netns)
+        {
+            Namespaces.Add(netns);
+            return netns == 0 ? null : "blue";
+        }
+
+        public IReadOnlyList<string>? Stack(int stackId)
+        {
+            Stacks.Add(stackId);
+            return stackId < 0 ? null : [$"fn_{stackId:x}", "caller"];
+        }
+    }
+
     /// <summary>A drop_event record written field by field at the <see cref="L"/> offsets.</summary>
     private sealed class RecordBuilder
     {
@@ -448,6 +551,10 @@ public sealed class DropEventDecoderTests
         public byte[] DstAddr { get; set; } = [8, 8, 8, 8];
         public byte[] Ifname { get; set; } = "lo"u8.ToArray();
         public byte[] Comm { get; set; } = "curl"u8.ToArray();
+        public ulong SocketCookie { get; set; }
+        public ulong CgroupId { get; set; }
+        public uint SocketIno { get; set; }
+        public int StackId { get; set; } = -1;
         public byte[] Data { get; set; } = Enumerable.Range(0, 42).Select(i => (byte)i).ToArray();
         public int TrailingBytes { get; set; }
 
@@ -513,6 +620,10 @@ public sealed class DropEventDecoderTests
             DstAddr.CopyTo(s.Slice(L.DstAddr, 16));
             Ifname.CopyTo(s.Slice(L.Ifname, L.IfnameLength));
             Comm.CopyTo(s.Slice(L.Comm, L.TaskCommLength));
+            BinaryPrimitives.WriteUInt64LittleEndian(s[L.SocketCookie..], SocketCookie);
+            BinaryPrimitives.WriteUInt64LittleEndian(s[L.CgroupId..], CgroupId);
+            BinaryPrimitives.WriteUInt32LittleEndian(s[L.SocketIno..], SocketIno);
+            BinaryPrimitives.WriteInt32LittleEndian(s[L.StackId..], StackId);
             Data.CopyTo(s[dataStart..]);
             return r;
         }

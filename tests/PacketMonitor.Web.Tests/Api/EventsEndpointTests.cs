@@ -104,6 +104,52 @@ public sealed class EventsEndpointTests
         Assert.Equal(expected.Length, body.GetProperty("count").GetInt32());
     }
 
+    /// <summary>Drops of two owners (a container and a plain process) in two namespaces, and one without a socket (ids 1..4).</summary>
+    private static List<DropEvent> Owned() =>
+    [
+        Samples.Event(time: T0) with { OwnerPid = 100, OwnerComm = "nginx", CgroupId = 9, Cgroup = "/system.slice/docker-3f4e5a6b7c8d.scope", Container = "docker:3f4e5a6b7c8d", NetnsName = "blue", SocketCookie = 7 },
+        Samples.Event(time: T0.AddSeconds(1)) with { OwnerPid = 200, OwnerComm = "perl", CgroupId = 10, Cgroup = "/pmt/a", NetnsName = "red", SocketCookie = 8 },
+        Samples.Event(time: T0.AddSeconds(2)) with { NetnsName = "blue" },
+        Samples.Event(time: T0.AddSeconds(3)) with { OwnerPid = 100, OwnerComm = "nginx", CgroupId = 9, Cgroup = "/system.slice/docker-3f4e5a6b7c8d.scope", Container = "docker:3f4e5a6b7c8d", NetnsName = "blue", SocketCookie = 7 },
+    ];
+
+    [Theory]
+    [InlineData("owner_pid=100", new long[] { 4, 1 })]
+    [InlineData("owner_pid=200", new long[] { 2 })]
+    [InlineData("owner_pid=300", new long[] { })]
+    [InlineData("cgroup=/system.slice", new long[] { 4, 1 })]
+    [InlineData("cgroup=/pmt", new long[] { 2 })]
+    [InlineData("cgroup=/pm", new long[] { })]
+    [InlineData("container=docker:3f4e5a6b7c8d", new long[] { 4, 1 })]
+    [InlineData("container=3f4e5a6b7c8d", new long[] { 4, 1 })]
+    [InlineData("netns_name=blue", new long[] { 4, 3, 1 })]
+    [InlineData("netns_name=red&owner_pid=200", new long[] { 2 })]
+    public async Task GetEvents_AttributionFilter_ReturnsTheOwnersEvents(string query, long[] expected)
+    {
+        await using var host = await WithEventsAsync(Owned());
+
+        var body = await host.GetJsonAsync("/api/events?" + query);
+
+        Assert.Equal(expected, Ids(body));
+    }
+
+    [Fact]
+    public async Task GetEvents_OwnedEvent_HasTheAttributionFields()
+    {
+        await using var host = await WithEventsAsync(Owned());
+
+        var item = (await host.GetJsonAsync("/api/events?limit=1")).GetProperty("events")[0];
+
+        Assert.Equal(100, item.GetProperty("owner_pid").GetInt32());
+        Assert.Equal("nginx", item.GetProperty("owner_comm").GetString());
+        Assert.Equal(4242, item.GetProperty("context_pid").GetInt32());
+        Assert.Equal("docker:3f4e5a6b7c8d", item.GetProperty("container").GetString());
+        Assert.Equal("/system.slice/docker-3f4e5a6b7c8d.scope", item.GetProperty("cgroup").GetString());
+        Assert.Equal(9, item.GetProperty("cgroup_id").GetInt32());
+        Assert.Equal(7, item.GetProperty("socket_cookie").GetInt32());
+        Assert.Equal("blue", item.GetProperty("netns_name").GetString());
+    }
+
     [Fact]
     public async Task GetEvents_DefaultLimit_Is100()
     {
@@ -158,6 +204,15 @@ public sealed class EventsEndpointTests
     [InlineData("since=2026-13-01T00:00:00Z", "since")]
     [InlineData("since=1700000000", "since")]
     [InlineData("since=31/01/2026", "since")]
+    [InlineData("owner_pid=0", "owner_pid")]
+    [InlineData("owner_pid=nginx", "owner_pid")]
+    [InlineData("owner_pid=99999999", "owner_pid")]
+    [InlineData("cgroup=system.slice", "cgroup")]
+    [InlineData("cgroup=/a%0Ab", "cgroup")]
+    [InlineData("container=a%20b", "container")]
+    [InlineData("container=docker/x", "container")]
+    [InlineData("netns_name=a/b", "netns_name")]
+    [InlineData("netns_name=..", "netns_name")]
     public async Task GetEvents_BadParameter_Returns400ProblemNamingIt(string query, string parameter)
     {
         await using var host = await DashboardHost.StartAsync();

@@ -19,7 +19,7 @@ public sealed class StatsEndpointTests
             new CounterEntry(ReasonCode: 2, IpProtocol: 1, Ifindex: 3, Netns: 1, Packets: 2, Bytes: 200));
         host.Source.SetLocations(new LocationCount(2, 0xffffffff81000000, "sk_stream_kill_queues+0x4c", 2));
         host.Source.SetLosses(new EventLosses { RingBufferFull = 7, QueueFull = 1, Filtered = 4 });
-        Assert.True(host.Source.Push([Samples.Event(ifname: "eth0", ifindex: 2)]));
+        Assert.True(host.Source.Push([Samples.Event(ifname: "eth0", ifindex: 2) with { OwnerPid = 77, OwnerComm = "perl", CgroupId = 5, Cgroup = "/pmt" }]));
 
         var stats = await Wait.UntilAsync(() => host.GetJsonAsync("/api/stats"),
             s => s.GetProperty("total_drops").GetUInt64() == 10 && s.GetProperty("top_flows").GetArrayLength() == 1, "polled counters");
@@ -55,6 +55,13 @@ public sealed class StatsEndpointTests
         var location = stats.GetProperty("top_locations")[0];
         Assert.Equal("sk_stream_kill_queues+0x4c", location.GetProperty("location").GetString());
         Assert.Equal("NOT_SPECIFIED", location.GetProperty("reason").GetString());
+        var workload = stats.GetProperty("top_workloads")[0];
+        Assert.Equal("perl (77)", workload.GetProperty("workload").GetString());
+        Assert.Equal(77, workload.GetProperty("owner_pid").GetInt32());
+        Assert.Equal("perl", workload.GetProperty("owner_comm").GetString());
+        Assert.Equal("/pmt", workload.GetProperty("cgroup").GetString());
+        Assert.Equal(JsonValueKind.Null, workload.GetProperty("container").ValueKind);
+        Assert.Equal(1UL, workload.GetProperty("count").GetUInt64());
 
         var lost = stats.GetProperty("events_lost");
         Assert.Equal(7UL, lost.GetProperty("ring_buffer_full").GetUInt64());

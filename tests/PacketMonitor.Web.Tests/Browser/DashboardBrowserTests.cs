@@ -195,6 +195,47 @@ public sealed partial class DashboardBrowserTests(ChromiumFixture chromium) : IC
     }
 
     [Fact]
+    public async Task OwnedEventWithStack_ShowsOwnerNamespaceWorkloadAndStack()
+    {
+        await using var host = await StartHostAsync();
+        await using var page = await OpenAsync(host);
+        await Expect(page.Badge).ToHaveTextAsync("Running");
+        host.Source.Push([Samples.Event(comm: "swapper/0", time: DateTimeOffset.UtcNow) with
+        {
+            OwnerPid = 4242, OwnerComm = "nginx", CgroupId = 9, Cgroup = "/system.slice/docker-3f4e5a6b7c8d.scope",
+            Container = "docker:3f4e5a6b7c8d", NetnsName = "blue", SocketCookie = 8193,
+            Stack = ["sk_skb_reason_drop+0x90", "__udp4_lib_rcv+0x4bc", "<b>udp_rcv+0x18</b>"],
+        }]);
+        await Expect(page.Rows).ToHaveCountAsync(1, Within2s);
+
+        var cells = page.Rows.First.Locator("td");
+        await Expect(cells.Nth(6)).ToHaveTextAsync("swapper/0");
+        await Expect(cells.Nth(7)).ToHaveTextAsync("docker:3f4e5a6b7c8d");
+        await Expect(cells.Nth(8)).ToHaveTextAsync("blue");
+        var workloads = page.Page.GetByTestId("workloads-table").Locator("tbody tr").First.Locator("td");
+        await Expect(workloads.Nth(0)).ToHaveTextAsync("docker:3f4e5a6b7c8d");
+        await Expect(workloads.Nth(1)).ToHaveTextAsync("/system.slice/docker-3f4e5a6b7c8d.scope");
+
+        await page.Rows.First.ClickAsync();
+
+        var detail = page.Page.GetByTestId("event-detail");
+        await Expect(detail.Locator("[data-field=owner_pid] dd")).ToHaveTextAsync("4242");
+        await Expect(detail.Locator("[data-field=owner_comm] dd")).ToHaveTextAsync("nginx");
+        await Expect(detail.Locator("[data-field=netns_name] dd")).ToHaveTextAsync("blue");
+        await Expect(detail.Locator("[data-field=stack]")).ToHaveCountAsync(0);
+        await Expect(page.Page.GetByTestId("detail-stack")).ToHaveTextAsync("sk_skb_reason_drop+0x90\n__udp4_lib_rcv+0x4bc\n<b>udp_rcv+0x18</b>");
+        await page.Page.ScreenshotAsync(new() { Path = ArtifactPath("dashboard-detail-owner.png") });
+
+        // An event without a stack hides the section again.
+        await page.Page.GetByTestId("detail-close").ClickAsync();
+        host.Source.Push([Samples.Event(comm: "plain", time: DateTimeOffset.UtcNow.AddSeconds(1))]);
+        await Expect(page.Rows).ToHaveCountAsync(2, Within2s);
+        await page.Rows.First.ClickAsync();
+        await Expect(page.Page.GetByTestId("detail-stack")).ToBeHiddenAsync();
+        Assert.Empty(page.Errors);
+    }
+
+    [Fact]
     public async Task KernelStringsWithHtml_AreShownLiterally()
     {
         await using var host = await StartHostAsync();

@@ -57,10 +57,10 @@ public sealed class DashboardServerTests
             Assert.True(paths.TryGetProperty(path, out _), $"{path} is documented");
         var parameters = paths.GetProperty("/api/events").GetProperty("get").GetProperty("parameters")
             .EnumerateArray().Select(p => p.GetProperty("name").GetString()).ToHashSet();
-        Assert.Superset(new HashSet<string?> { "limit", "reason", "protocol", "host", "port", "interface", "since" }, parameters);
+        Assert.Superset(new HashSet<string?> { "limit", "reason", "protocol", "host", "port", "interface", "since", "owner_pid", "cgroup", "container", "netns_name" }, parameters);
         var eventFields = document.GetProperty("components").GetProperty("schemas").GetProperty("EventsResponse")
             .GetProperty("properties").GetProperty("events").GetProperty("items").GetProperty("properties");
-        foreach (var field in new[] { "id", "timestamp", "reason", "comm", "headers_hex", "l3_offset" })
+        foreach (var field in new[] { "id", "timestamp", "reason", "comm", "headers_hex", "l3_offset", "owner_pid", "context_pid", "container", "netns_name", "stack" })
             Assert.True(eventFields.TryGetProperty(field, out _), $"event field {field} is documented");
     }
 

@@ -11,7 +11,7 @@
 
 import {
   eventKey, eventMatches, formatBytes, formatClock, formatCount, formatCounterRate, formatFlow, formatInterface,
-  formatProtocol, formatRate, formatTime, hexDump, parseHex, pcapngQuery, unseenDropRate,
+  formatOwner, formatProtocol, formatRate, formatTime, hexDump, parseHex, pcapngQuery, unseenDropRate,
 } from "./format.js";
 
 const MAX_EVENTS = 500;          // rows kept in the live table
@@ -206,6 +206,11 @@ function renderStats() {
     { value: (i) => i.netns, num: true },
     { value: (i) => formatCount(i.count), num: true },
   ], "No interfaces yet.");
+  fillTable("workloads-table", top(stats.top_workloads), [
+    { value: (w) => w.workload, title: (w) => (w.owner_pid != null ? `pid ${w.owner_pid}` : "") },
+    { value: (w) => w.cgroup ?? "", className: "mono" },
+    { value: (w) => formatCount(w.count), num: true },
+  ], "No drops with a socket owner yet.");
   fillTable("locations-table", top(stats.top_locations), [
     { value: (l) => l.location, className: "mono" },
     { value: (l) => l.reason, className: "nowrap" },
@@ -324,8 +329,17 @@ function makeRow(entry) {
     textElement("td", event.length, "num"),
     textElement("td", formatInterface(event)),
     textElement("td", event.comm),
+    ownerCell(event),
+    textElement("td", event.netns_name ?? ""),
   );
   return row;
+}
+
+function ownerCell(event) {
+  const cell = textElement("td", formatOwner(event));
+  const details = [event.owner_pid != null ? `pid ${event.owner_pid} (${event.owner_comm ?? "?"})` : "", event.cgroup ?? ""];
+  cell.title = details.filter(Boolean).join(", ");
+  return cell;
 }
 
 function rowFor(entry) {
@@ -440,8 +454,11 @@ function readFilter() {
 const DETAIL_FIELDS = [
   "id", "timestamp", "reason", "reason_code", "location", "family", "protocol", "ip_protocol",
   "src_addr", "src_port", "dst_addr", "dst_port", "icmp_type", "icmp_code", "length", "skb_len",
-  "ifindex", "ifname", "netns", "cpu", "pid", "tid", "comm", "l3_offset", "headers_hex",
+  "ifindex", "ifname", "netns", "netns_name", "cpu", "pid", "tid", "comm", "context_pid", "context_comm",
+  "owner_pid", "owner_comm", "container", "cgroup", "cgroup_id", "socket_cookie", "l3_offset", "headers_hex",
 ];
+// Shown in their own place, not in the field list.
+const DETAIL_SEPARATE = new Set(["stack"]);
 
 function openDetail(entry) {
   if (!entry) return;
@@ -451,7 +468,7 @@ function openDetail(entry) {
   setText("detail-explanation", [reason?.explanation, reason?.hint].filter(Boolean).join(" "));
 
   const fragment = document.createDocumentFragment();
-  const names = [...DETAIL_FIELDS, ...Object.keys(event).filter((name) => !DETAIL_FIELDS.includes(name))];
+  const names = [...DETAIL_FIELDS, ...Object.keys(event).filter((name) => !DETAIL_FIELDS.includes(name) && !DETAIL_SEPARATE.has(name))];
   for (const name of names) {
     if (!(name in event)) continue;
     const value = event[name];
@@ -463,10 +480,15 @@ function openDetail(entry) {
   }
   $("detail-fields").replaceChildren(fragment);
 
+  const stack = Array.isArray(event.stack) ? event.stack.map(String) : [];
+  $("detail-stack-section").hidden = stack.length === 0;
+  setText("detail-stack", stack.join("\n"));
+
   const bytes = parseHex(event.headers_hex);
   const notes = [`${bytes.length} bytes of headers captured`];
   if (event.l3_offset != null && bytes.length > 0) notes.push(`the network header starts at offset 0x${Number(event.l3_offset).toString(16).padStart(4, "0")}`);
-  if (event.comm) notes.push(`comm is the task on the CPU at the drop (CPU context), not necessarily the packet's owner`);
+  if (event.comm) notes.push(`comm is the task on the CPU at the drop (CPU context), not necessarily the packet's owner` +
+    (event.owner_pid != null ? ` (the owner is ${event.owner_comm ?? "?"}, pid ${event.owner_pid})` : ""));
   setText("detail-hex-note", notes.join("; ") + ".");
   setText("detail-hex", bytes.length ? hexDump(event.headers_hex) : "(no headers captured)");
 

@@ -78,6 +78,13 @@ export function formatProtocol(event) {
   return protocol;
 }
 
+/** The owner column: the container or unit, else "comm (pid)" of the socket's process, else its cgroup; "" without a socket. */
+export function formatOwner(event) {
+  if (event.container) return event.container;
+  if (event.owner_pid != null) return `${event.owner_comm ?? "?"} (${event.owner_pid})`;
+  return event.cgroup ?? "";
+}
+
 /** Decodes a hex string ("45000054", "45 00 00 54" or "45:00") into bytes; ignores anything that is not a hex pair. */
 export function parseHex(hex) {
   const digits = String(hex ?? "").replace(/[^0-9a-fA-F]/g, "");
@@ -123,6 +130,7 @@ export function searchText(event) {
   return [
     event.reason, event.reason_code, event.location, event.protocol, event.src_addr, event.dst_addr,
     event.src_port, event.dst_port, event.ifname, event.ifindex, event.comm, event.pid, formatFlow(event),
+    event.owner_comm, event.owner_pid, event.container, event.cgroup, event.netns_name,
   ].filter((part) => part != null && part !== "").join(" ").toLowerCase();
 }
 

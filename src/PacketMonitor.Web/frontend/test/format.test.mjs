@@ -1,7 +1,7 @@
 // Unit tests of the dashboard's pure helpers: node --test (npm test).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { eventMatches, formatCounterRate, formatFlow, formatProtocol, hexDump, parseHex, pcapngQuery, unseenDropRate } from "../src/format.js";
+import { eventMatches, formatCounterRate, formatFlow, formatOwner, formatProtocol, hexDump, parseHex, pcapngQuery, unseenDropRate } from "../src/format.js";
 
 const tcp = { id: 1, timestamp: "2025-01-01T00:00:00Z", reason: "TCP_INVALID_SEQUENCE", protocol: "TCP", src_addr: "10.0.0.1", dst_addr: "10.0.0.2", src_port: 1234, dst_port: 80, ifname: "veth0", comm: "curl" };
 const noFilter = { reason: "", protocol: "", text: "", hideUnspecified: false };
@@ -85,4 +85,20 @@ test("pcapngQuery_OtherSearchTextAndHideUnspecified_StayTableOnly", () => {
   assert.equal(pcapngQuery({ ...noFilter, text: "curl", hideUnspecified: true }), "");
   assert.equal(pcapngQuery({ ...noFilter, text: "70000" }), "");
   assert.equal(pcapngQuery({ ...noFilter, text: "a:b" }), "");
+});
+
+const owned = { ...tcp, owner_pid: 4242, owner_comm: "nginx", cgroup: "/system.slice/docker-3f4e.scope", container: "docker:3f4e5a6b7c8d", netns_name: "blue" };
+
+test("formatOwner_PrefersContainerThenProcessThenCgroup", () => {
+  assert.equal(formatOwner(owned), "docker:3f4e5a6b7c8d");
+  assert.equal(formatOwner({ ...owned, container: null }), "nginx (4242)");
+  assert.equal(formatOwner({ ...owned, container: null, owner_pid: null }), "/system.slice/docker-3f4e.scope");
+  assert.equal(formatOwner(tcp), "");
+});
+
+test("eventMatches_Text_FindsOwnerContainerAndNamespaceName", () => {
+  assert.ok(eventMatches(owned, { ...noFilter, text: "nginx" }));
+  assert.ok(eventMatches(owned, { ...noFilter, text: "docker:3f4e blue" }));
+  assert.ok(eventMatches(owned, { ...noFilter, text: "4242" }));
+  assert.ok(!eventMatches(tcp, { ...noFilter, text: "blue" }));
 });
