@@ -11,7 +11,7 @@ namespace PacketMonitor.Cli.Tests.EndToEnd;
 public sealed class ExportProcessTests : IDisposable
 {
     private const int SigInt = 2;
-    private const string CommentPattern = @"^reason: NO_SOCKET \(\d+\); location: __udp[46]_lib_rcv\+0x[0-9a-f]+; cpu context: \S.* \(pid \d+, cpu \d+\)$";
+    private const string CommentPattern = @"^reason: NO_SOCKET \(\d+\); location: __udp[46]_lib_rcv\+0x[0-9a-f]+; cpu context: \S.* \(pid \d+, cpu \d+\); netns: pmt-[0-9a-f-]+$"; // the test namespaces have names
 
     private readonly string _dir = Directory.CreateTempSubdirectory("pm-export-e2e-").FullName;
 
