@@ -64,8 +64,8 @@ def reason_names():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=64,
-                        help="perf buffer pages per CPU, a power of two (default 64)")
+    parser.add_argument("--pages", type=int, default=8,
+                        help="perf buffer pages per CPU, a power of two (default 8, as BCC's own)")
     options = parser.parse_args()
 
     names = reason_names()

@@ -14,13 +14,16 @@
 #   BENCH_THREADS    generator thread counts (default "1 2")
 #   BENCH_SETTLE     seconds a tool gets to drain after the generator (default 1)
 #   BENCH_BPF_STATS  1 (default): kernel.bpf_stats_enabled=1 for the in-kernel cost
-#   PEERS_TOOLS      subset of: pm-events pm-counts bcc bpftrace-count bpftrace-printf perf-stat
-#   PEERS_BUFFER_MB  event buffer of every per-event tool, all CPUs together (default 16,
-#                    packet-monitor's default ring; BCC and bpftrace get it as per-CPU pages)
+#   PEERS_TOOLS      subset of: pm-events pm-counts bcc bcc-big bpftrace-count bpftrace-printf
+#                    bpftrace-printf-big perf-stat (default: all)
+#   PEERS_BUFFER_MB  event buffer of the *-big cases, all CPUs together (default 16, packet-
+#                    monitor's default ring, given to BCC and bpftrace as per-CPU pages); the
+#                    plain bcc and bpftrace-printf cases keep the tools' own defaults
 #   PEERS_PYTHON     the Python that has Debian's python3-bpfcc (default /usr/bin/python3)
 #   BCC_KERNEL_SOURCE kernel headers for BCC; default /lib/modules/$(uname -r)/build, else
 #                    Debian's linux-headers packages, fetched with apt-get download
-# Prints a Markdown table; writes build/bench/peers/results.json.
+# Prints a Markdown table; writes build/bench/peers/results.json. `run.sh --table` prints the
+# table of the last run again.
 set -euo pipefail
 export LC_ALL=C
 
@@ -31,16 +34,13 @@ SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 THREADS=${BENCH_THREADS:-1 2}
 SETTLE=${BENCH_SETTLE:-1}
-TOOLS=${PEERS_TOOLS:-pm-events pm-counts bcc bpftrace-count bpftrace-printf perf-stat}
+TOOLS=${PEERS_TOOLS:-pm-events pm-counts bcc bcc-big bpftrace-count bpftrace-printf bpftrace-printf-big perf-stat}
 BUFFER_MB=${PEERS_BUFFER_MB:-16}
 PYTHON=${PEERS_PYTHON:-/usr/bin/python3}
 OUT=$ROOT/build/bench/peers
 DROPGEN=$ROOT/build/bench/dropgen
 FORMAT=/sys/kernel/tracing/events/skb/kfree_skb/format
 NS=pm-peers-$$
-TMP=$(mktemp -d)
-# bpftrace's printf output is counted afterwards: keep it in memory, not on disk.
-LINES_DIR=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
 CLK_TCK=$(getconf CLK_TCK)
 NCPU=$(getconf _NPROCESSORS_ONLN)
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
@@ -49,6 +49,35 @@ TOOL_PID='' GEN_PID=''
 log() { echo "peers: $*" >&2; }
 now_us() { NOW=${EPOCHREALTIME/./}; }
 calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
+
+# The Markdown table, from results.json alone (`run.sh --table` prints it again).
+print_table() {
+	jq -r '
+	def f($x; $d): if $x == null then "-" else ($x * pow(10; $d) | round / pow(10; $d) | tostring) end;
+	def pct($x): if $x == null then "-" else f($x * 100; 1) + " %" end;
+	def commas: if length <= 3 then . else (.[:-3] | commas) + "," + .[-3:] end;
+	def big($x): if $x == null then "-" else ($x | tostring | commas) end;
+	. as $r
+	| "| tool | gen. threads | drops/s | generator slowdown | slowdown per gen. CPU s | start-up until attached | tool CPU (of one core) | tool CPU per drop | in-kernel per drop | drops delivered / generated | lost (of produced) |",
+	"|---|---|---|---|---|---|---|---|---|---|---|",
+	(.summary[] | "| \($r.labels[.tool] // .tool) | \(.threads) | \(f(.rate_median / 1e3; 0)) k | \(pct(.slowdown_median)) | \(pct(.cpu_slowdown_median)) | \(if .startup_s_median == null then "-" else f(.startup_s_median; 2) + " s" end) | \(pct(.tool_cpu_util_median)) | \(if .tool_cpu_ns_per_drop_median == null then "-" else f(.tool_cpu_ns_per_drop_median; 0) + " ns" end) | \(if .bpf_ns_per_run == null then "-" else f(.bpf_ns_per_run; 0) + " ns" end) | \(if .tool == "none" then "- / \(big(.sent))" elif .delivered == null then "-" elif .delivered > .sent then "\(big(.delivered)) / \(big(.sent)) (+\(big(.delivered - .sent)) from elsewhere)" else "\(big(.delivered)) / \(big(.sent)) (\(f(100 * .delivered / .sent; 1)) %)" end) | \(if .lost == null then "-" else "\(big(.lost)) (\(pct(.lost / (.delivered + .lost))))" end) |"),
+	(.unavailable[] | "| \($r.labels[.tool] // .tool) | - | cannot run here: `\(.error)`\(if .kernel_config != "" then " (kernel: `\(.kernel_config)`)" else "" end) | | | | | | | | |"),
+	"",
+	"Kernel \(.kernel), \(.cpus) CPUs; medians of \(.summary[0].rounds) interleaved round(s) of \(.seconds) s per case; delivered and lost are totals.",
+	"Generator alone: \([.summary[] | select(.tool == "none") | "\(f(.rate_min / 1e3; 0))-\(f(.rate_max / 1e3; 0)) k/s with \(.threads) thread(s)"] | join(", ")) over the rounds; where that range is wide, the wall-clock slowdown is noise and the slowdown per generator CPU second is the comparison that holds.",
+	"Generated = packets the generator sent = UDP NoPorts in its namespace (\(if all(.summary[]; .sent == .noports) then "equal in every case" else "NOT equal: see results.json" end)). Delivered = NO_SOCKET drops the tool reported: packet-monitor only in its --netns namespace, the peers in every namespace (more than generated = NO_SOCKET drops elsewhere on the machine). Lost = what the tool itself reports lost, of what the kernel produced for it (delivered + lost).",
+	"Drops elsewhere on the machine: \(.before.background.all_per_s)/s before (\(.before.background.no_socket_per_s)/s NO_SOCKET), \(.after.background.all_per_s)/s after; load average \(.before.loadavg) before, \(.after.loadavg) after; other kfree_skb programs loaded: \(.before.other_programs) before, \(.after.other_programs) after.",
+	"Event buffers: packet-monitor ring 16 MB; BCC 8 and bpftrace 64 pages per CPU (their defaults), \(.perf_buffer_pages_per_cpu) pages per CPU in the cases sized like the packet-monitor ring. BCC compiled against headers: \(.bcc_headers | sub(".*/"; ""))."
+	' "$OUT/results.json"
+}
+if [[ ${1:-} == --table ]]; then
+	print_table
+	exit
+fi
+
+TMP=$(mktemp -d)
+# bpftrace's printf output is counted afterwards: keep it in memory, not on disk.
+LINES_DIR=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
 
 cleanup() {
 	set +e
@@ -78,7 +107,9 @@ ip -n "$NS" link set lo up
 INODE=$(stat -L -c %i "/run/netns/$NS")
 noports() { ip netns exec "$NS" awk '/^Udp:/ { if (n++) print $3 }' /proc/net/snmp; }
 
-# Per-CPU perf-buffer pages giving the per-event peers PEERS_BUFFER_MB in all (a power of two).
+# Per-CPU perf-buffer pages giving the *-big cases PEERS_BUFFER_MB in all (a power of two).
+# The tools' own defaults: BCC's open_perf_buffer 8 pages, bpftrace 64 pages per CPU.
+BCC_DEFAULT_PAGES=8
 PAGES=1
 while ((PAGES * 2 * $(getconf PAGESIZE) * NCPU <= BUFFER_MB * 1024 * 1024)); do PAGES=$((PAGES * 2)); done
 
@@ -115,16 +146,19 @@ if awk "BEGIN { exit !($BT_VERSION >= 0.20) }"; then BT_ARGS='args.'; else BT_AR
 BT_COUNT="tracepoint:skb:kfree_skb { @[${BT_ARGS}reason] = count(); }"
 BT_PRINTF="tracepoint:skb:kfree_skb { printf(\"%d 0x%04x %s\\n\", ${BT_ARGS}reason, ${BT_ARGS}protocol, ksym(${BT_ARGS}location)); }"
 
+# Row names of the table; bench/peers/README.md spells out each command.
 declare -A LABEL=(
 	[none]="generator alone"
-	[pm-events]="packet-monitor \`watch --json --netns NS > /dev/null\`"
-	[pm-counts]="packet-monitor \`watch --counts-only --netns NS\`"
-	[bcc]="BCC tracepoint script, one line per drop (\`bench/peers/bcc_drops.py > /dev/null\`)"
+	[pm-events]="packet-monitor \`watch --json\`"
+	[pm-counts]="packet-monitor \`watch --counts-only\`"
+	[bcc]="BCC script, a line per drop (default buffer)"
+	[bcc-big]="BCC script, a line per drop ($BUFFER_MB MB buffer)"
 	[bpftrace-count]="bpftrace \`@[${BT_ARGS}reason] = count()\`"
-	[bpftrace-printf]="bpftrace \`printf\` per drop (reason, protocol, \`ksym(location)\`; to a file in /dev/shm)"
-	[perf-stat]="\`perf stat -a -e skb:kfree_skb --filter 'reason == $NO_SOCKET'\`"
-	[dropwatch]="dropwatch (\`dropwatch -l kas\`)"
-	[tcpdrop-bpfcc]="tcpdrop-bpfcc (BCC tools)"
+	[bpftrace-printf]="bpftrace \`printf\` per drop (default buffer)"
+	[bpftrace-printf-big]="bpftrace \`printf\` per drop ($BUFFER_MB MB buffer)"
+	[perf-stat]="\`perf stat -e skb:kfree_skb\`"
+	[dropwatch]="dropwatch"
+	[tcpdrop-bpfcc]="tcpdrop-bpfcc"
 )
 
 # utime + stime of a process (all threads), in seconds.
@@ -149,10 +183,11 @@ bpf_stats_of() {
 is_ready() {
 	case $1 in
 	pm-*) grep -qi attached "$ERR" ;;
-	bcc) grep -q '^attached' "$ERR" ;;
+	bcc*) grep -q '^attached' "$ERR" ;;
 	bpftrace-*) bpftool perf show -j 2>/dev/null | jq -e --argjson p "$TOOL_PID" \
 		'any(.[]; .pid == $p and .tracepoint == "kfree_skb")' >/dev/null ;;
-	perf-stat) (($(find /proc/"$TOOL_PID"/fd -lname 'anon_inode:*perf_event*' 2>/dev/null | wc -l) >= NCPU)) ;;
+	# Its first interval line: counting runs (open perf events may not be enabled yet).
+	perf-stat) grep -q 'skb:kfree_skb' "$ERR" ;;
 	esac
 }
 
@@ -161,17 +196,20 @@ is_ready() {
 start_tool() {
 	local tool=$1 t0
 	OUTF=$TMP/out ERR=$TMP/err START_ERROR=''
-	[[ $tool == bpftrace-printf ]] && OUTF=$LINES_DIR/lines
+	[[ $tool == bpftrace-printf* ]] && OUTF=$LINES_DIR/lines
 	: >"$OUTF"; : >"$ERR"
 	now_us; t0=$NOW
 	# Background jobs of a script inherit SIGINT ignored; give it back, all stop on SIGINT.
 	case $tool in
 	pm-events) env --default-signal=INT "$PM" watch --json --netns "$INODE" >/dev/null 2>"$ERR" & ;;
 	pm-counts) env --default-signal=INT "$PM" watch --counts-only --netns "$INODE" >/dev/null 2>"$ERR" & ;;
-	bcc) env --default-signal=INT "$PYTHON" "$HERE/bcc_drops.py" --pages "$PAGES" >/dev/null 2>"$ERR" & ;;
+	bcc) env --default-signal=INT "$PYTHON" "$HERE/bcc_drops.py" --pages "$BCC_DEFAULT_PAGES" >/dev/null 2>"$ERR" & ;;
+	bcc-big) env --default-signal=INT "$PYTHON" "$HERE/bcc_drops.py" --pages "$PAGES" >/dev/null 2>"$ERR" & ;;
 	bpftrace-count) env --default-signal=INT bpftrace -e "$BT_COUNT" >"$OUTF" 2>"$ERR" & ;;
-	bpftrace-printf) env --default-signal=INT BPFTRACE_PERF_RB_PAGES="$PAGES" bpftrace -e "$BT_PRINTF" >"$OUTF" 2>"$ERR" & ;;
-	perf-stat) env --default-signal=INT perf stat -x, -a -e skb:kfree_skb --filter "reason == $NO_SOCKET" >/dev/null 2>"$ERR" & ;;
+	bpftrace-printf) env --default-signal=INT bpftrace -e "$BT_PRINTF" >"$OUTF" 2>"$ERR" & ;;
+	bpftrace-printf-big) env --default-signal=INT BPFTRACE_PERF_RB_PAGES="$PAGES" bpftrace -e "$BT_PRINTF" >"$OUTF" 2>"$ERR" & ;;
+	# Interval output (every 10 ms) is its only sign that counting has started.
+	perf-stat) env --default-signal=INT perf stat -I 10 -x, -a -e skb:kfree_skb --filter "reason == $NO_SOCKET" >/dev/null 2>"$ERR" & ;;
 	esac
 	TOOL_PID=$!
 	until is_ready "$tool"; do
@@ -210,12 +248,12 @@ delivered_lost() {
 	case $1 in
 	pm-events) echo "$(num 'events:.*?received' "$ERR") $(($(num 'ring_full' "$ERR" | sed 's/null/0/') + $(num 'queue_full' "$ERR" | sed 's/null/0/')))" ;;
 	pm-counts) echo "$(num 'drops:\s*total' "$ERR") null" ;;
-	bcc) tail -n 1 "$ERR" | jq -r '"\(.by_reason.NO_SOCKET // 0) \(.lost)"' 2>/dev/null || echo "null null" ;;
+	bcc*) tail -n 1 "$ERR" | jq -r '"\(.by_reason.NO_SOCKET // 0) \(.lost)"' 2>/dev/null || echo "null null" ;;
 	bpftrace-count) n=$(grep -oP "^@\\[$NO_SOCKET\\]:\\s*\\K\\d+" "$OUTF" || echo 0); echo "$n null" ;;
-	bpftrace-printf)
+	bpftrace-printf*)
 		n=$(grep -c "^$NO_SOCKET " "$OUTF" || true)
 		echo "$n $(grep -oP '^Lost \K\d+' "$OUTF" | awk '{ s += $1 } END { print s + 0 }')" ;;
-	perf-stat) echo "$(grep -m 1 'skb:kfree_skb' "$ERR" | cut -d, -f1 | grep -P '^\d+$' || echo null) null" ;;
+	perf-stat) echo "$(awk -F, '/skb:kfree_skb/ { s += $2 } END { print s + 0 }' "$ERR") null" ;;
 	esac
 }
 
@@ -292,7 +330,7 @@ run_case() {
 		 tool_cpu_s: $cpu, cpu_window_s: $window, delivered: $delivered, lost: $lost,
 		 bpf_run_time_ns: $bpf_ns, bpf_run_cnt: $bpf_cnt, tool_exit: $rc}' >>"$TMP/runs.jsonl"
 	log "round $round, $threads thread(s), $tool: $(jq -r '"\(.rate / 1e3 | round) k drops/s"' <<<"$gen")${delivered:+, delivered $delivered}"
-	[[ $tool == bpftrace-printf ]] && : >"$OUTF"  # free the memory
+	[[ $tool == bpftrace-printf* ]] && : >"$OUTF"  # free the memory
 	return 0
 }
 
@@ -313,7 +351,7 @@ try_unavailable
 jq -n --argjson bg "$(background)" --argjson others "$(other_programs)" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
 	'{background: $bg, other_programs: $others, loadavg: $load}' >"$TMP/before.json"
 log "namespace $NS (inode $INODE), $ROUNDS round(s) of $SECS s, threads: $THREADS, tools: $TOOLS"
-log "buffers: $BUFFER_MB MB per tool ($PAGES pages per CPU for BCC and bpftrace); BCC headers: $HEADERS"
+log "buffers: the tools' defaults, and $BUFFER_MB MB in the *-big cases ($PAGES pages per CPU); BCC headers: $HEADERS"
 CASES=(none $TOOLS)
 for ((r = 1; r <= ROUNDS; r++)); do
 	for t in $THREADS; do
@@ -330,7 +368,8 @@ jq -n --argjson bg "$(background)" --argjson others "$(other_programs)" --arg lo
 jq -s --slurpfile unavailable "$TMP/unavailable.jsonl" --slurpfile before "$TMP/before.json" \
 	--slurpfile after "$TMP/after.json" --argjson secs "$SECS" --argjson settle "$SETTLE" \
 	--arg headers "$HEADERS" --argjson pages "$PAGES" --arg kernel "$(uname -r)" --argjson ncpu "$NCPU" \
-	--arg order "none $TOOLS" '
+	--arg order "none $TOOLS" \
+	--argjson labels "$(for k in "${!LABEL[@]}"; do jq -n --arg k "$k" --arg v "${LABEL[$k]}" '{($k): $v}'; done | jq -s 'add')" '
 	def div($a; $b): if $a == null or $b == null or $b == 0 then null else $a / $b end;
 	def median: map(select(. != null)) | sort
 		| if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
@@ -347,9 +386,10 @@ jq -s --slurpfile unavailable "$TMP/unavailable.jsonl" --slurpfile before "$TMP/
 		bpf_ns_per_run: div(.bpf_run_time_ns; .bpf_run_cnt) })) as $runs
 	| { kernel: $kernel, cpus: $ncpu, seconds: $secs, settle_s: $settle, bcc_headers: $headers,
 	    perf_buffer_pages_per_cpu: $pages, before: $before[0], after: $after[0], unavailable: $unavailable,
+	    labels: $labels,
 	    summary: ($runs | group_by([.threads, .tool]) | map({
 		threads: .[0].threads, tool: .[0].tool, rounds: length,
-		rate_median: map(.rate) | median,
+		rate_median: map(.rate) | median, rate_min: map(.rate) | min, rate_max: map(.rate) | max,
 		slowdown_median: map(.slowdown) | median,
 		cpu_slowdown_median: map(.cpu_slowdown) | median,
 		startup_s_median: map(.startup_s) | median,
@@ -361,21 +401,5 @@ jq -s --slurpfile unavailable "$TMP/unavailable.jsonl" --slurpfile before "$TMP/
 		| sort_by(.threads, (.tool as $t | $order | index($t)))),
 	    runs: $runs }' "$TMP/runs.jsonl" >"$OUT/results.json"
 
-# The Markdown table, from results.json only (so it can be re-printed later).
-jq -r --argjson labels "$(for k in "${!LABEL[@]}"; do jq -n --arg k "$k" --arg v "${LABEL[$k]}" '{($k): $v}'; done | jq -s 'add')" '
-	def f($x; $d): if $x == null then "-" else ($x * pow(10; $d) | round / pow(10; $d) | tostring) end;
-	def pct($x): if $x == null then "-" else f($x * 100; 1) + " %" end;
-	def commas: if length <= 3 then . else (.[:-3] | commas) + "," + .[-3:] end;
-	def big($x): if $x == null then "-" else ($x | tostring | commas) end;
-	"| tool | gen. threads | drops/s | generator slowdown | slowdown per gen. CPU s | start-up until attached | tool CPU (of one core) | tool CPU per drop | in-kernel per drop | drops delivered / generated | lost |",
-	"|---|---|---|---|---|---|---|---|---|---|---|",
-	(.summary[] | "| \($labels[.tool]) | \(.threads) | \(f(.rate_median / 1e3; 0)) k | \(pct(.slowdown_median)) | \(pct(.cpu_slowdown_median)) | \(if .startup_s_median == null then "-" else f(.startup_s_median; 2) + " s" end) | \(pct(.tool_cpu_util_median)) | \(if .tool_cpu_ns_per_drop_median == null then "-" else f(.tool_cpu_ns_per_drop_median; 0) + " ns" end) | \(if .bpf_ns_per_run == null then "-" else f(.bpf_ns_per_run; 0) + " ns" end) | \(if .tool == "none" then "- / \(big(.sent))" elif .delivered == null then "-" else "\(big(.delivered)) / \(big(.sent)) (\(f(100 * .delivered / .sent; 1)) %)" end) | \(if .lost == null then "-" else big(.lost) end) |"),
-	(.unavailable[] | "| \($labels[.tool] // .tool) | - | cannot run here: `\(.error)`\(if .kernel_config != "" then " (kernel: `\(.kernel_config)`)" else "" end) | | | | | | | | |"),
-	"",
-	"Kernel \(.kernel), \(.cpus) CPUs; medians of \(.summary[0].rounds) interleaved round(s) of \(.seconds) s per case; delivered and lost are totals.",
-	"Generated = packets the generator sent = UDP NoPorts in its namespace (\(if all(.summary[]; .sent == .noports) then "equal in every case" else "NOT equal: see results.json" end)).",
-	"Delivered = NO_SOCKET drops the tool reported (packet-monitor: only its --netns namespace; the peers see every namespace).",
-	"Drops elsewhere on the machine: \(.before.background.all_per_s)/s before (\(.before.background.no_socket_per_s)/s NO_SOCKET), \(.after.background.all_per_s)/s after; load average \(.before.loadavg) before, \(.after.loadavg) after; other kfree_skb programs loaded: \(.before.other_programs).",
-	"Event buffers: packet-monitor ring 16 MB; BCC and bpftrace \(.perf_buffer_pages_per_cpu) pages per CPU. BCC compiled against headers: \(.bcc_headers | sub(".*/"; ""))."
-	' "$OUT/results.json"
+print_table
 log "results: $OUT/results.json"
