@@ -245,6 +245,12 @@ static __always_inline void parse_ipv6(unsigned char *head, __u32 off, __u32 tai
 		__u8 ext[8];
 		if (next != 0 && next != 43 && next != 44 && next != 51 && next != 60)
 			break;
+		/* Past the linear data the bytes are not this packet's: stop at the last header named. */
+		if (off + sizeof(ext) > tail) {
+			info->ip_proto = next;
+			info->flags |= EVENT_TRUNCATED;
+			return;
+		}
 		if (bpf_probe_read_kernel(ext, sizeof(ext), head + off)) {
 			info->ip_proto = next;
 			return;

@@ -32,8 +32,11 @@ namespace PacketMonitor.Cli
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {
-                await stderr.WriteLineAsync($"packet-monitor: {parsed.Errors[0].Message}");
-                await stderr.WriteLineAsync($"Try '{HelpHint(args)}'.");
+                // "Unrecognized command or argument 'x'" says more than "Required command was not provided".
+                var error = parsed.Errors.FirstOrDefault(e => parsed.UnmatchedTokens.Any(t => e.Message.Contains($"'{t}'", StringComparison.Ordinal)))
+                    ?? parsed.Errors[0];
+                await stderr.WriteLineAsync($"packet-monitor: {error.Message}");
+                await stderr.WriteLineAsync($"Try '{HelpHint(parsed)}'.");
                 return (int)ExitCode.Usage;
             }
 
@@ -64,8 +67,9 @@ namespace PacketMonitor.Cli
             }
         }
 
-        private static string HelpHint(string[] args) =>
-            args.Length > 0 && !args[0].StartsWith('-') ? $"packet-monitor {args[0]} --help" : "packet-monitor --help";
+        // The command that was recognized, not whatever word came first.
+        private static string HelpHint(ParseResult parsed) =>
+            parsed.CommandResult.Command is RootCommand ? "packet-monitor --help" : $"packet-monitor {parsed.CommandResult.Command.Name} --help";
 
         /// <summary>The one-line message and exit code of an anticipated failure; null for a bug.</summary>
         private static (string, ExitCode)? Describe(Exception e) => e switch

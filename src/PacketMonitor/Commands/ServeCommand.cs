@@ -34,6 +34,8 @@ public static class ServeCommand
         var settings = WatchCommand.Settings(result);
         string listen = result.GetValue(Listen) ?? "127.0.0.1:5000";
         string? token = result.GetValue(Token) ?? Environment.GetEnvironmentVariable("PACKET_MONITOR_TOKEN");
+        if (result.GetValue(Token) is string given && string.IsNullOrWhiteSpace(given))
+            throw new CliException($"--token: '{given}' is blank: give a secret string (or leave --token out when listening on loopback)");
         using var loggers = Logging.Create(stderr, settings.Verbose);
         var logger = loggers.CreateLogger("packet-monitor");
 

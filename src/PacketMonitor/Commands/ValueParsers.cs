@@ -72,8 +72,8 @@ public static class ValueParsers
     public static uint Netns(string option, string text, string netnsDir = "/run/netns")
     {
         var t = text.Trim();
-        if (uint.TryParse(t, NumberStyles.None, Inv, out var inode))
-            return inode;
+        if (uint.TryParse(t, NumberStyles.None, Inv, out var inode) && inode > 0)
+            return inode; // 0 is no inode: it would silently match nothing
         string path = t.Contains('/', StringComparison.Ordinal) ? t : Path.Combine(netnsDir, t);
         if (t.Length > 0 && t != "." && t != ".." && InodeOf(path) is uint found)
             return found;

@@ -64,8 +64,8 @@ public static class WatchCommand
             count = n;
         }
 
-        var reasons = Names(result.GetValue(Reason));
-        var excluded = Names(result.GetValue(ExcludeReason));
+        var reasons = Names("--reason", result.GetValue(Reason));
+        var excluded = Names("--exclude-reason", result.GetValue(ExcludeReason));
         if (reasons.Count > 0 && excluded.Count > 0)
             throw new CliException("--reason and --exclude-reason exclude each other: pick one");
 
@@ -87,7 +87,9 @@ public static class WatchCommand
             throw new CliException($"--snap-len: '{snap}' must be a number of bytes from 0 to {CaptureOptions.MaxSnapLength}");
 
         string? ifname = result.GetValue(Interface);
-        if (ifname is not null && (ifname.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(ifname) > 15 || ifname.Contains('/', StringComparison.Ordinal)))
+        // The kernel's own rule (dev_valid_name): 1-15 bytes, no '/', ':' or white space, not "." or "..".
+        if (ifname is not null && (ifname.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(ifname) > 15 || ifname is "." or ".."
+            || ifname.AsSpan().IndexOfAny('/', ':') >= 0 || ifname.Any(char.IsWhiteSpace)))
             throw new CliException($"--interface: '{ifname}' is not an interface name (1-15 bytes)");
 
         var filter = new EventFilter
@@ -140,11 +142,16 @@ public static class WatchCommand
     }
 
     /// <summary>Reason names, upper-cased, prefix removed, commas split.</summary>
-    private static List<string> Names(string[]? values) =>
-        (values ?? [])
+    private static List<string> Names(string option, string[]? values)
+    {
+        // An empty value would otherwise mean "no filter": the opposite of what was asked.
+        if ((values ?? []).FirstOrDefault(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length == 0) is string empty)
+            throw new CliException($"{option}: '{empty}' names no drop reason (`packet-monitor reasons` lists them)");
+        return (values ?? [])
             .SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .Select(v => v.ToUpperInvariant())
             .Select(v => v.StartsWith("SKB_DROP_REASON_", StringComparison.Ordinal) ? v["SKB_DROP_REASON_".Length..] : v)
             .Distinct()
             .ToList();
+    }
 }
