@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using PacketMonitor.Core.Counters;
 using PacketMonitor.Core.Events;
 
 namespace PacketMonitor.Core.Monitoring;
@@ -63,6 +64,12 @@ public sealed partial class MonitorSession : IAsyncDisposable
     /// <summary>Raised once a second while running (from the poller).</summary>
     public event Action<StatsSnapshot>? StatsUpdated;
 
+    /// <summary>
+    /// Raised after every read of the exact counters (once a second, and once more at stop) with the
+    /// cumulative snapshot and the start time of the capture it belongs to; handlers must not block.
+    /// </summary>
+    public event Action<CounterSnapshot, DateTimeOffset>? CountersRead;
+
     public async Task<MonitorStatus> StartAsync(CancellationToken cancel = default)
     {
         await _gate.WaitAsync(cancel);
@@ -122,9 +129,13 @@ public sealed partial class MonitorSession : IAsyncDisposable
     }
 
     /// <summary>A live feed of event batches; batches that do not fit in <paramref name="capacityEvents"/> are counted as lost.</summary>
-    public Subscription Subscribe(int capacityEvents = 10_000)
+    /// <param name="countAsSlowClients">
+    /// Whether this subscriber's losses are part of <c>events_lost.slow_clients</c>; a subscriber that reports its
+    /// losses as a stage of its own (history) passes false and reads <see cref="Subscription.Lost"/>.
+    /// </param>
+    public Subscription Subscribe(int capacityEvents = 10_000, bool countAsSlowClients = true)
     {
-        var subscription = new Subscription(this, new EventBacklog(capacityEvents));
+        var subscription = new Subscription(this, new EventBacklog(capacityEvents), countAsSlowClients);
         lock (_subscribersGate)
             _subscribers.Add(subscription);
         return subscription;
@@ -177,6 +188,7 @@ public sealed partial class MonitorSession : IAsyncDisposable
     private StatsSnapshot UpdateStats(IActiveCapture capture, DateTimeOffset startedAt)
     {
         var counters = capture.ReadCounters();
+        CountersRead?.Invoke(counters, startedAt);
         var locations = capture.Locations(counters);
         var sourceLosses = capture.ReadLosses();
         lock (_statsGate)
@@ -198,12 +210,14 @@ public sealed partial class MonitorSession : IAsyncDisposable
     {
         private readonly MonitorSession _session;
         private readonly EventBacklog _backlog;
+        private readonly bool _countAsSlowClients;
         private long _lost;
 
-        internal Subscription(MonitorSession session, EventBacklog backlog)
+        internal Subscription(MonitorSession session, EventBacklog backlog, bool countAsSlowClients)
         {
             _session = session;
             _backlog = backlog;
+            _countAsSlowClients = countAsSlowClients;
         }
 
         public ChannelReader<IReadOnlyList<DropEvent>> Reader => _backlog.Reader;
@@ -219,6 +233,8 @@ public sealed partial class MonitorSession : IAsyncDisposable
             if (_backlog.Writer.TryWrite(batch))
                 return;
             Interlocked.Add(ref _lost, batch.Count);
+            if (!_countAsSlowClients)
+                return;
             lock (_session._statsGate)
                 _session._slowClientLosses += (ulong)batch.Count;
         }

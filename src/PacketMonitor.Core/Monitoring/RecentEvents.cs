@@ -14,13 +14,17 @@ public sealed record EventQuery
     public string? Interface { get; init; }
     public DateTimeOffset? Since { get; init; }
 
+    /// <summary>Only events before this time (exclusive).</summary>
+    public DateTimeOffset? Until { get; init; }
+
     public bool Matches(DropEvent e) =>
         (Reason is null || string.Equals(e.Reason, Reason, StringComparison.OrdinalIgnoreCase))
         && (Protocol is null || e.IpProtocol == Protocol)
         && (Host is null || (e.SourceAddress is { } s && Host.Value.Contains(s)) || (e.DestinationAddress is { } d && Host.Value.Contains(d)))
         && (Port is null || e.SourcePort == Port || e.DestinationPort == Port)
         && (Interface is null || string.Equals(e.Ifname, Interface, StringComparison.Ordinal))
-        && (Since is null || e.Timestamp >= Since);
+        && (Since is null || e.Timestamp >= Since)
+        && (Until is null || e.Timestamp < Until);
 }
 
 /// <summary>The last N events in memory, each with a sequence number; thread-safe, newest first on query.</summary>
