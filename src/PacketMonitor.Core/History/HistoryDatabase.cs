@@ -64,6 +64,9 @@ public sealed class HistoryDatabase : IDisposable
             if (!mode.Equals("wal", StringComparison.OrdinalIgnoreCase))
                 throw new HistoryException($"history database {path}: cannot switch to WAL mode (journal mode stays '{mode}')");
             Execute(connection, "PRAGMA synchronous = NORMAL");
+            // Checkpoints copy pages back into the file, which would also repair a header that was
+            // overwritten meanwhile: this class checkpoints itself, after checking the file (CheckFile).
+            Execute(connection, "PRAGMA wal_autocheckpoint = 0");
             Execute(connection, $"PRAGMA journal_size_limit = {Math.Clamp(maxDatabaseBytes / 16, 1L << 20, 64L << 20)}");
             HistorySchema.Migrate(connection);
             return new HistoryDatabase(path, connection);
@@ -198,6 +201,19 @@ public sealed class HistoryDatabase : IDisposable
         return rows;
     }
 
+    /// <summary>
+    /// Copies the write-ahead log into the file once it holds more than <paramref name="walBytes"/>,
+    /// after checking that the file is still this database.
+    /// </summary>
+    /// <exception cref="HistoryException">The file is gone or no longer a SQLite database.</exception>
+    public void CheckpointIfLarge(long walBytes = 4L << 20)
+    {
+        if (FileLength(Path + "-wal") <= walBytes)
+            return;
+        CheckFile();
+        Execute(_connection, "PRAGMA wal_checkpoint(PASSIVE)");
+    }
+
     /// <summary>Bytes the file and its write-ahead log take on disk.</summary>
     public long FileBytes() => FileLength(Path) + FileLength(Path + "-wal");
 
@@ -211,8 +227,10 @@ public sealed class HistoryDatabase : IDisposable
     /// file system and truncates the write-ahead log. Stops early after <paramref name="budget"/>
     /// (the next pass goes on) so that the writer is never held up for long.
     /// </summary>
+    /// <exception cref="HistoryException">The file is gone or no longer a SQLite database.</exception>
     public MaintenanceResult Maintain(DateTimeOffset now, TimeSpan retention, long maxBytes, double high = 0.9, double low = 0.75, TimeSpan? budget = null)
     {
+        CheckFile();
         var clock = Stopwatch.StartNew();
         var limit = budget ?? TimeSpan.FromSeconds(1);
         long cutoffSecond = (now - retention).ToUnixTimeSeconds();

@@ -255,6 +255,8 @@ public sealed class HistoryReader(string path)
         try
         {
             using var connection = HistoryDatabase.Connect(Path, readOnly: true);
+            // One read transaction: every statement of the query sees the same committed batches.
+            using var snapshot = connection.BeginTransaction(deferred: true);
             query(connection);
         }
         catch (SqliteException e)

@@ -225,7 +225,8 @@ public sealed partial class HistoryRecorder : IDisposable
 
     private void Flush(List<IReadOnlyList<DropEvent>> batches, int events, List<CountRow> counts)
     {
-        if (_database is null)
+        var database = _database;
+        if (database is null)
         {
             Interlocked.Add(ref _lost, events + counts.Count);
             return;
@@ -240,8 +241,9 @@ public sealed partial class HistoryRecorder : IDisposable
         }
         try
         {
-            long rows = _database.Write(batches, counts, InterfaceName);
-            long bytes = _database.FileBytes();
+            long rows = database.Write(batches, counts, InterfaceName);
+            database.CheckpointIfLarge();
+            long bytes = database.FileBytes();
             lock (_statusGate)
             {
                 _rowsWritten += rows;
@@ -261,8 +263,7 @@ public sealed partial class HistoryRecorder : IDisposable
     {
         try
         {
-            _database!.CheckFile();
-            var result = _database.Maintain(now, _options.Retention, _options.MaxDatabaseBytes, _options.SizeHighWatermark, _options.SizeLowWatermark);
+            var result = _database!.Maintain(now, _options.Retention, _options.MaxDatabaseBytes, _options.SizeHighWatermark, _options.SizeLowWatermark);
             lock (_statusGate)
                 _databaseBytes = result.DatabaseBytes;
             if (result.EventsDeleted + result.SecondRowsDeleted + result.MinuteRowsDeleted > 0)
