@@ -13,6 +13,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using PacketMonitor.Core.History;
 using PacketMonitor.Core.Monitoring;
 using PacketMonitor.Core.Reasons;
 
@@ -33,7 +34,8 @@ public static class DashboardServer
 {
     /// <summary>Builds (does not start) the server; run it with <see cref="RunAsync"/>.</summary>
     /// <exception cref="ArgumentException">A bad listen address, or a non-loopback one without a token.</exception>
-    public static WebApplication Build(MonitorSession session, DashboardOptions options, ILoggerProvider? logs = null)
+    /// <param name="history">The recorder of <c>serve</c>'s history, for <c>/api/history/*</c>, <c>/api/events?from=</c> and <c>/api/stats</c>; none when off.</param>
+    public static WebApplication Build(MonitorSession session, DashboardOptions options, ILoggerProvider? logs = null, HistoryRecorder? history = null)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(options);
@@ -77,6 +79,7 @@ public static class DashboardServer
         services.AddSingleton(session);
         services.AddSingleton(options);
         services.AddSingleton(listen);
+        services.AddSingleton(new HistoryAccess(history));
         services.AddSingleton<LiveFeed>();
         services.AddHostedService(sp => sp.GetRequiredService<LiveFeed>());
         services.AddProblemDetails();
@@ -191,8 +194,12 @@ public static class DashboardServer
         api.MapGet("/events", GetEvents)
             .WithName("GetEvents")
             .WithSummary("Recent drop events, newest first.")
-            .WithDescription("Each event: id, the fields of `packet-monitor watch --json`, headers_hex and l3_offset. A bad parameter value gives 400 with a problem body naming it.")
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .WithDescription("Each event: id, the fields of `packet-monitor watch --json`, headers_hex and l3_offset. A bad parameter value gives 400 with a problem body naming it. "
+                + "With a time range (since/from/until) that starts before the oldest event in memory, the events come from the history database (source: history; ids are the database's).")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        HistoryEndpoints.Map(api);
 
         api.MapGet("/reasons", () => TypedResults.Ok(Reasons(session, options)))
             .WithName("GetReasons")
@@ -229,20 +236,32 @@ public static class DashboardServer
     private static Results<Ok<EventsResponse>, ProblemHttpResult> GetEvents(
         HttpRequest request,
         MonitorSession session,
+        HistoryAccess history,
         [FromQuery, Description("Most events to return: 1-10000, default 100.")] string? limit = null,
         [FromQuery, Description("Reason name, any case, with or without SKB_DROP_REASON_ (e.g. NO_SOCKET).")] string? reason = null,
         [FromQuery, Description("tcp, udp, icmp, icmpv6 or a protocol number 0-255.")] string? protocol = null,
         [FromQuery, Description("Source or destination address or CIDR block (10.0.0.1, 192.168.0.0/16, 2001:db8::/32).")] string? host = null,
         [FromQuery, Description("Source or destination port, 1-65535.")] string? port = null,
         [FromQuery(Name = "interface"), Description("Interface name (1-15 characters).")] string? iface = null,
-        [FromQuery, Description("Only events at or after this ISO 8601 time (e.g. 2026-01-31T12:00:00Z).")] string? since = null)
+        [FromQuery, Description("Only events at or after this ISO 8601 time (e.g. 2026-01-31T12:00:00Z).")] string? since = null,
+        [FromQuery, Description("Only events at or after this time: ISO 8601 or Unix seconds (like since).")] string? from = null,
+        [FromQuery, Description("Only events before this time: ISO 8601 or Unix seconds.")] string? until = null)
     {
         // The parameters are declared for the OpenAPI document; the query is read whole to catch repeats.
-        _ = (limit, reason, protocol, host, port, iface, since);
+        _ = (limit, reason, protocol, host, port, iface, since, from, until);
         if (!EventQueryParser.TryParse(request.Query, out var query, out var error))
             return TypedResults.Problem(detail: error, statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
-        var events = session.Recent.Query(query).Select(e => new EventView(e.Id, e.Event)).ToList();
-        return TypedResults.Ok(new EventsResponse(events, events.Count));
+        bool timeRange = request.Query.ContainsKey("since") || request.Query.ContainsKey("from") || request.Query.ContainsKey("until");
+        try
+        {
+            var (found, source) = HistoryEndpoints.Query(session, history, query, timeRange);
+            var events = found.Select(e => new EventView(e.Id, e.Event)).ToList();
+            return TypedResults.Ok(new EventsResponse(events, events.Count) { Source = source });
+        }
+        catch (HistoryException e)
+        {
+            return HistoryEndpoints.Unavailable(e.Message);
+        }
     }
 
     private static async Task<Results<Ok<MonitorStatus>, ProblemHttpResult>> StartMonitor(MonitorSession session)
@@ -283,7 +302,11 @@ public static class DashboardServer
 }
 
 /// <summary><c>GET /api/events</c>: the matching events, newest first, and their number.</summary>
-internal sealed record EventsResponse(IReadOnlyList<EventView> Events, int Count);
+internal sealed record EventsResponse(IReadOnlyList<EventView> Events, int Count)
+{
+    /// <summary>memory (the recent-events window) or history (the database).</summary>
+    public string Source { get; init; } = HistoryEndpoints.FromMemory;
+}
 
 /// <summary>One entry of <c>GET /api/reasons</c>.</summary>
 internal sealed record ReasonView(uint Code, string Name, string Explanation, string Hint);

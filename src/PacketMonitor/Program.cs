@@ -20,6 +20,7 @@ namespace PacketMonitor.Cli
                 ReasonsCommand.Create(stdout, stderr),
                 CheckCommand.Create(stdout),
                 ServeCommand.Create(stderr),
+                HistoryCommand.Create(stdout),
             };
             return root;
         }
@@ -71,6 +72,7 @@ namespace PacketMonitor.Cli
             CliException cli => (cli.Message, cli.Code),
             ArgumentException arg => (arg.Message, ExitCode.Usage),
             KernelFeatureException feature => (feature.Message, ExitCode.Environment),
+            PacketMonitor.Core.History.HistoryException history => (history.Message, ExitCode.Environment),
             BpfException { Errno: 1 or 13 } bpf => (bpf.Message, ExitCode.Environment),
             BpfException bpf => (bpf.Message, ExitCode.Failure),
             DllNotFoundException => ("libbpf.so.1 was not found: install it with `apt-get install libbpf1` (or `make deps`)", ExitCode.Environment),

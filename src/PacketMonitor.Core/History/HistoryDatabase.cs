@@ -84,11 +84,11 @@ public sealed class HistoryDatabase : IDisposable
     }
 
     /// <summary>A connection without pooling (so a closed database releases its file at once).</summary>
-    internal static SqliteConnection Connect(string path, bool readOnly)
+    internal static SqliteConnection Connect(string path, bool readOnly, bool immutable = false)
     {
         var builder = new SqliteConnectionStringBuilder
         {
-            DataSource = path,
+            DataSource = immutable ? new Uri(System.IO.Path.GetFullPath(path)).AbsoluteUri + "?immutable=1" : path,
             Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
             DefaultTimeout = 10,

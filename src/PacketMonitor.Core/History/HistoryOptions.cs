@@ -18,6 +18,12 @@ public sealed record HistoryOptions
     /// <summary>The database file (default <c>/var/lib/packet-monitor/history.db</c>).</summary>
     public string DatabasePath { get; init; } = Path.Combine(DefaultDataDirectory, FileName);
 
+    /// <summary>
+    /// Only the counters of this network namespace (inode) are recorded, as <c>--netns</c> scopes the totals of
+    /// <c>watch</c>; null records every namespace's.
+    /// </summary>
+    public uint? Netns { get; init; }
+
     /// <summary>Data older than this is deleted (events, per-second and per-minute counts).</summary>
     public TimeSpan Retention { get; init; } = DefaultRetention;
 

@@ -47,8 +47,18 @@ public sealed class HistoryReader(string path)
     /// <exception cref="HistoryException">No file at <see cref="Path"/>.</exception>
     public void RequireFile()
     {
-        if (!File.Exists(Path))
-            throw new HistoryException($"no history database at {Path}: history is recorded by `packet-monitor serve` (or `watch --history`); pass --data-dir if it is elsewhere");
+        if (File.Exists(Path))
+            return;
+        string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path)) ?? "/";
+        try
+        {
+            _ = Directory.Exists(folder) ? Directory.GetFiles(folder, "history.db*") : null;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new HistoryException($"history database {Path} is not accessible: no permission to look into {folder} (run as root, or give this user read access to the folder and the file)", e);
+        }
+        throw new HistoryException($"no history database at {Path}: history is recorded by `packet-monitor serve` (or `watch --history`); pass --data-dir if it is elsewhere");
     }
 
     /// <exception cref="HistoryException">The file is missing, unreadable or corrupt.</exception>
@@ -254,14 +264,30 @@ public sealed class HistoryReader(string path)
         RequireFile();
         try
         {
-            using var connection = HistoryDatabase.Connect(Path, readOnly: true);
-            // One read transaction: every statement of the query sees the same committed batches.
-            using var snapshot = connection.BeginTransaction(deferred: true);
-            query(connection);
+            try
+            {
+                Query(HistoryDatabase.Connect(Path, readOnly: true), query);
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode is 8 or 14 && !File.Exists(Path + "-wal"))
+            {
+                // No writer (no -wal) and a folder this user cannot write, so SQLite cannot create the WAL's
+                // shared-memory file even to read: the file cannot change meanwhile, so read it as immutable.
+                Query(HistoryDatabase.Connect(Path, readOnly: true, immutable: true), query);
+            }
         }
         catch (SqliteException e)
         {
             throw HistoryDatabase.Describe(Path, e);
+        }
+    }
+
+    private static void Query(SqliteConnection connection, Action<SqliteConnection> query)
+    {
+        using (connection)
+        {
+            // One read transaction: every statement of the query sees the same committed batches.
+            using var snapshot = connection.BeginTransaction(deferred: true);
+            query(connection);
         }
     }
 

@@ -47,7 +47,8 @@ public sealed partial class HistoryRecorder : IDisposable
     private string? _message;
     private long _rowsWritten;
     private long _eventsWritten;
-    private long _lost;
+    private long _eventsLost;
+    private long _countRowsLost;
     private long _databaseBytes;
     private DateTimeOffset? _lastWrite;
     private bool _disposed;
@@ -100,8 +101,11 @@ public sealed partial class HistoryRecorder : IDisposable
 
     public HistoryOptions Options => _options;
 
-    /// <summary>Events and count rows not recorded (queue full, or the database failed).</summary>
-    public long Lost => Interlocked.Read(ref _lost) + (_subscription?.Lost ?? 0);
+    /// <summary>Events not recorded (queue full, or the database failed): stage "history" of the event losses.</summary>
+    public long EventsLost => Interlocked.Read(ref _eventsLost) + (_subscription?.Lost ?? 0);
+
+    /// <summary>Events and count rows not recorded.</summary>
+    public long RowsLost => EventsLost + Interlocked.Read(ref _countRowsLost);
 
     public HistoryStatus Status
     {
@@ -116,7 +120,8 @@ public sealed partial class HistoryRecorder : IDisposable
                     Path = _options.DatabasePath,
                     RowsWritten = _rowsWritten,
                     EventsWritten = _eventsWritten,
-                    RowsLost = Lost,
+                    RowsLost = RowsLost,
+                    EventsLost = EventsLost,
                     DatabaseBytes = _databaseBytes,
                     MaxDatabaseBytes = _options.MaxDatabaseBytes,
                     RetentionSeconds = (long)_options.Retention.TotalSeconds,
@@ -133,12 +138,15 @@ public sealed partial class HistoryRecorder : IDisposable
         if (_ownQueue is null)
             throw new InvalidOperationException("this recorder takes its events from the monitor session");
         if (!_ownQueue.Writer.TryWrite(batch))
-            Interlocked.Add(ref _lost, batch.Count);
+            Interlocked.Add(ref _eventsLost, batch.Count);
     }
 
     /// <summary>Queues the drops since the previous snapshot of the same capture (cheap; never waits).</summary>
     public void RecordCounters(CounterSnapshot snapshot, DateTimeOffset captureStartedAt)
     {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        if (_options.Netns is uint netns)
+            snapshot = snapshot with { Entries = snapshot.Entries.Where(e => e.Netns == netns).ToList() };
         IReadOnlyList<CountRow> rows;
         lock (_deltasGate)
             rows = _deltas.Next(snapshot, captureStartedAt);
@@ -146,7 +154,7 @@ public sealed partial class HistoryRecorder : IDisposable
             return;
         if (_counts.Count >= MaxPendingCountSnapshots)
         {
-            Interlocked.Add(ref _lost, rows.Count);
+            Interlocked.Add(ref _countRowsLost, rows.Count);
             return;
         }
         _counts.Enqueue(rows);
@@ -228,7 +236,8 @@ public sealed partial class HistoryRecorder : IDisposable
         var database = _database;
         if (database is null)
         {
-            Interlocked.Add(ref _lost, events + counts.Count);
+            Interlocked.Add(ref _eventsLost, events);
+            Interlocked.Add(ref _countRowsLost, counts.Count);
             return;
         }
         foreach (var batch in batches)
@@ -254,7 +263,8 @@ public sealed partial class HistoryRecorder : IDisposable
         }
         catch (Exception e) when (IsDatabaseFailure(e))
         {
-            Interlocked.Add(ref _lost, events + counts.Count);
+            Interlocked.Add(ref _eventsLost, events);
+            Interlocked.Add(ref _countRowsLost, counts.Count);
             Fail(e);
         }
     }

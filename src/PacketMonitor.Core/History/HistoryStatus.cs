@@ -39,6 +39,9 @@ public sealed record HistoryStatus
     /// <summary>Events and count rows not recorded: the writer's queue was full, or the database had failed.</summary>
     public long RowsLost { get; init; }
 
+    /// <summary>Events among <see cref="RowsLost"/> (<c>events_lost.history</c>).</summary>
+    public long EventsLost { get; init; }
+
     /// <summary>The file and its write-ahead log on disk, in bytes.</summary>
     public long DatabaseBytes { get; init; }
 

@@ -81,6 +81,17 @@ public sealed class RecentEvents(int capacity = RecentEvents.DefaultCapacity)
         return result;
     }
 
+    /// <summary>Time of the oldest event still in memory, or null when there is none.</summary>
+    public DateTimeOffset? OldestTimestamp()
+    {
+        lock (_gate)
+        {
+            long oldest = Math.Max(1, _next - _ring.Length + 1);
+            var entry = _ring[oldest % _ring.Length];
+            return _next > 0 && entry.Id == oldest ? entry.Event.Timestamp : null;
+        }
+    }
+
     /// <summary>One event by id, if it is still in memory.</summary>
     public DropEvent? Find(long id)
     {

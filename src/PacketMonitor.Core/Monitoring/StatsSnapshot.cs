@@ -26,6 +26,9 @@ public sealed record StatsSnapshot
     /// <summary>Drops in the last second by reason name (the live chart's newest point).</summary>
     public IReadOnlyDictionary<string, ulong> LastSecondByReason { get; init; } = new Dictionary<string, ulong>();
 
+    /// <summary>Whether drops are recorded into the history database, and how that goes.</summary>
+    public History.HistoryStatus History { get; init; } = Core.History.HistoryStatus.Disabled;
+
     public static StatsSnapshot Stopped(DateTimeOffset now) => new() { Time = now };
 }
 
@@ -44,4 +47,8 @@ public sealed record FlowStat(string Source, string Destination, string Protocol
 public sealed record LocationStat(string Location, string Reason, ulong Count);
 
 /// <summary>Events lost per stage: kernel ring full, userspace queue full, live clients too slow (and filtered, not a loss).</summary>
-public sealed record LossStats(ulong RingBufferFull, ulong QueueFull, ulong SlowClients, ulong Filtered);
+public sealed record LossStats(ulong RingBufferFull, ulong QueueFull, ulong SlowClients, ulong Filtered)
+{
+    /// <summary>Events the history writer could not record (its queue was full, or the database failed).</summary>
+    public ulong History { get; init; }
+}

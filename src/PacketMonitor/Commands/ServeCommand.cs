@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using PacketMonitor.Core.History;
 using PacketMonitor.Core.Monitoring;
 using PacketMonitor.Kernel;
 using PacketMonitor.Kernel.Symbols;
@@ -22,6 +23,7 @@ public static class ServeCommand
             WatchCommand.Reason, WatchCommand.ExcludeReason, WatchCommand.Protocol, WatchCommand.Port, WatchCommand.Host,
             WatchCommand.Interface, WatchCommand.Netns, WatchCommand.IncludeUnspecified, WatchCommand.RingSize,
             WatchCommand.SnapLen, WatchCommand.Attach, WatchCommand.Verbose,
+            HistorySettings.DataDir, HistorySettings.NoHistory, HistorySettings.Retention, HistorySettings.MaxDbSize,
         };
         command.SetAction((result, token) => RunAsync(result, stderr, token));
         return command;
@@ -30,6 +32,9 @@ public static class ServeCommand
     private static async Task<int> RunAsync(ParseResult result, TextWriter stderr, CancellationToken stop)
     {
         var settings = WatchCommand.Settings(result);
+        var historyOptions = HistorySettings.Parse(result, onByDefault: true) is { } parsed
+            ? parsed with { Netns = settings.Capture.Filter.Netns }
+            : null;
         string listen = result.GetValue(Listen) ?? "127.0.0.1:5000";
         string? token = result.GetValue(Token) ?? Environment.GetEnvironmentVariable("PACKET_MONITOR_TOKEN");
         using var loggers = Logging.Create(stderr, settings.Verbose);
@@ -38,12 +43,20 @@ public static class ServeCommand
         var reasons = KernelReasons.LoadChecked(logger, settings.Capture.Filter);
         var source = new KernelDropSource(settings.Capture, reasons, KallsymsTable.Load(), logger, settings.RingReader);
         await using var session = new MonitorSession(source, TimeProvider.System, loggers.CreateLogger<MonitorSession>());
+        // Subscribed before the first start so that no drop is missed; a database problem is logged, never fatal.
+        using var history = historyOptions is null ? null
+            : HistoryRecorder.Start(session, historyOptions, TimeProvider.System, loggers.CreateLogger<HistoryRecorder>(), HistorySettings.HostInterfaceNames());
+        if (history?.Status.State == HistoryState.Ok)
+        {
+            await stderr.WriteLineAsync($"packet-monitor: recording history into {historyOptions!.DatabasePath} "
+                + $"(retention {HistorySettings.Age(historyOptions.Retention)}, at most {HistorySettings.Size(historyOptions.MaxDatabaseBytes)})");
+        }
         var app = DashboardServer.Build(session, new DashboardOptions
         {
             Listen = listen,
             Token = token,
             ReasonList = () => reasons.All.Select(r => (r.Code, r.Name)).ToList(),
-        });
+        }, history: history);
         if (!result.GetValue(Paused))
         {
             var status = await session.StartAsync(stop);

@@ -32,6 +32,7 @@ public static class WatchCommand
         {
             Json, Summary, CountsOnly, Count, DurationOption, Reason, ExcludeReason, Protocol, Port, Host, Interface, Netns,
             IncludeUnspecified, RingSize, SnapLen, Attach, Verbose, RingReader,
+            HistorySettings.History, HistorySettings.DataDir, HistorySettings.Retention, HistorySettings.MaxDbSize,
         };
         command.SetAction((result, token) => run(Settings(result), token));
         return command;
@@ -109,6 +110,9 @@ public static class WatchCommand
                 "libbpf" => RingReaderKind.Libbpf,
                 var other => throw new CliException($"--ring-reader: '{other}' is not a reader (mapped, libbpf)"),
             },
+            History = result.CommandResult.Command.Name == "watch" && HistorySettings.Parse(result, onByDefault: false) is { } history
+                ? history with { Netns = filter.Netns }
+                : null,
         };
     }
 

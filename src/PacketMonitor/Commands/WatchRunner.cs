@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using PacketMonitor.Core.Capture;
 using PacketMonitor.Core.Counters;
 using PacketMonitor.Core.Events;
+using PacketMonitor.Core.History;
 using PacketMonitor.Kernel;
 using PacketMonitor.Kernel.Btf;
 using PacketMonitor.Kernel.Symbols;
@@ -44,6 +45,17 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         if (settings.Duration is TimeSpan duration)
             stop.CancelAfter(duration);
 
+        // --history: events are offered to the recorder (never waiting), the exact counters once a second.
+        var attachedAt = DateTimeOffset.UtcNow;
+        using var history = settings.History is { } historyOptions
+            ? HistoryRecorder.Start(historyOptions, reasons, TimeProvider.System, loggers.CreateLogger<HistoryRecorder>(), HistorySettings.HostInterfaceNames())
+            : null;
+        if (history?.Status.State == HistoryState.Ok)
+            await stderr.WriteLineAsync($"packet-monitor: recording history into {history.Options.DatabasePath}");
+        using var countersStop = new CancellationTokenSource();
+        var recordingCounters = history is null ? Task.CompletedTask
+            : RecordCountersAsync(() => Scoped(capture.ReadCounters(), settings), history, attachedAt, countersStop.Token);
+
         long written = 0;
         RingBufferReader? reader = null;
         switch (settings.Output)
@@ -53,7 +65,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
                 var queue = new EventBacklog(QueueEvents);
                 reader = RingBufferReader.Create(capture, reasons, symbols, KernelClock.Sample(), queue.Writer, settings.RingReader);
                 reader.Start();
-                var writing = WriteEventsAsync(queue, settings);
+                var writing = WriteEventsAsync(queue, settings, history);
                 await Task.WhenAny(writing, WaitAsync(stop.Token));
                 // Stop reading (what is in the ring is drained into the queue), then let the writer finish the queue.
                 reader.Stop();
@@ -68,7 +80,10 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         }
 
         // Counters are read while still attached, then the program is detached by Dispose.
+        await countersStop.CancelAsync();
+        await recordingCounters;
         var counters = Scoped(capture.ReadCounters(), settings);
+        history?.RecordCounters(counters, attachedAt);
         var losses = capture.ReadKernelLosses() with { QueueFull = (ulong)(reader?.QueueFull ?? 0) };
         await stderr.WriteAsync(SummaryText.Final(counters, losses, reasons, reader?.Received, written,
             settings.Output is OutputMode.Text or OutputMode.Json));
@@ -99,7 +114,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
     /// Writes events until the queue completes (after stop), --count is reached or stdout closes;
     /// flushes whenever the queue runs empty. Returns the number written.
     /// </summary>
-    private async Task<long> WriteEventsAsync(EventBacklog queue, WatchSettings settings)
+    private async Task<long> WriteEventsAsync(EventBacklog queue, WatchSettings settings, HistoryRecorder? history)
     {
         await Task.Yield(); // run on the thread pool, not on the caller's stack
         long written = 0;
@@ -117,6 +132,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
                 while (written < limit && batches.TryRead(out var batch))
                 {
                     queue.Release(batch.Count);
+                    history?.Offer(batch);
                     for (int i = 0; i < batch.Count && written < limit; i++, written++)
                     {
                         if (json)
@@ -142,6 +158,18 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
             // stdout closed (e.g. piped into `head`): stop quietly.
         }
         return written;
+    }
+
+    /// <summary>Once a second, the exact counters to the history recorder (which keeps the per-second deltas).</summary>
+    private static async Task RecordCountersAsync(Func<CounterSnapshot> read, HistoryRecorder history, DateTimeOffset attachedAt, CancellationToken token)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token))
+                history.RecordCounters(read(), attachedAt);
+        }
+        catch (OperationCanceledException) { }
     }
 
     /// <summary>Once a second: drops/s and totals by reason, protocol and interface from the exact counters.</summary>

@@ -21,4 +21,7 @@ public sealed record WatchSettings
     public TimeSpan? Duration { get; init; }
     public bool Verbose { get; init; }
     public RingReaderKind RingReader { get; init; } = RingReaderKind.Mapped;
+
+    /// <summary>Where to record history (--history), or null.</summary>
+    public PacketMonitor.Core.History.HistoryOptions? History { get; init; }
 }

@@ -97,11 +97,11 @@ public sealed class HistoryRecorderTests : IDisposable
             recorder.Offer(batch);
         clock.Stop();
 
-        Assert.True(recorder.Lost > 0);
+        Assert.True(recorder.EventsLost > 0);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"offering took {clock.Elapsed}");
         recorder.Dispose();
         var status = recorder.Status;
-        Assert.Equal(40_000, status.EventsWritten + status.RowsLost);
+        Assert.Equal(40_000, status.EventsWritten + status.EventsLost);
         Assert.Equal(status.EventsWritten, new HistoryReader(_folder.Database).Events(new EventQuery { Limit = 10_000 }).Count);
     }
 
