@@ -24,17 +24,6 @@ internal static class EventRows
 
     private const long TicksPerNs = 100;
 
-    /// <summary>An insert command with its parameters created once; <see cref="Bind"/> sets them per event.</summary>
-    public static SqliteCommand CreateInsert(SqliteConnection connection)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = InsertSql;
-        for (int i = 0; i < Columns.Length; i++)
-            command.Parameters.Add(new SqliteParameter("$p" + i, null));
-        command.Prepare();
-        return command;
-    }
-
     /// <summary>Unix time in nanoseconds (exact: a DateTimeOffset tick is 100 ns).</summary>
     public static long ToUnixNs(DateTimeOffset time) => (time.UtcTicks - DateTime.UnixEpoch.Ticks) * TicksPerNs;
 
@@ -43,47 +32,6 @@ internal static class EventRows
         long ticks = DateTime.UnixEpoch.Ticks + ns / TicksPerNs;
         ticks = Math.Clamp(ticks, DateTimeOffset.MinValue.UtcTicks, DateTimeOffset.MaxValue.UtcTicks);
         return new DateTimeOffset(ticks, TimeSpan.Zero);
-    }
-
-    public static void Bind(SqliteCommand command, DropEvent e)
-    {
-        var p = command.Parameters;
-        int i = 0;
-        p[i++].Value = ToUnixNs(e.Timestamp);
-        p[i++].Value = unchecked((long)e.MonotonicNs);
-        p[i++].Value = e.Reason;
-        p[i++].Value = (long)e.ReasonCode;
-        p[i++].Value = unchecked((long)e.LocationAddress);
-        p[i++].Value = e.Location;
-        p[i++].Value = (int)e.Family;
-        p[i++].Value = (int)e.EtherType;
-        p[i++].Value = (int)e.IpProtocol;
-        p[i++].Value = Address(e.SourceAddress);
-        p[i++].Value = Address(e.DestinationAddress);
-        p[i++].Value = e.SourcePort is { } sp ? (int)sp : DBNull.Value;
-        p[i++].Value = e.DestinationPort is { } dp ? (int)dp : DBNull.Value;
-        p[i++].Value = e.IcmpType is { } it ? (int)it : DBNull.Value;
-        p[i++].Value = e.IcmpCode is { } ic ? (int)ic : DBNull.Value;
-        p[i++].Value = (long)e.Length;
-        p[i++].Value = (long)e.SkbLength;
-        p[i++].Value = (long)e.Ifindex;
-        p[i++].Value = e.Ifname;
-        p[i++].Value = (long)e.Netns;
-        p[i++].Value = (long)e.Cpu;
-        p[i++].Value = (long)e.Pid;
-        p[i++].Value = (long)e.Tid;
-        p[i++].Value = e.Comm;
-        p[i++].Value = (int)e.Flags;
-        p[i++].Value = e.Headers.IsEmpty ? [] : e.Headers.ToArray();
-        p[i++].Value = e.L3Offset;
-        p[i++].Value = unchecked((long)e.SocketCookie);
-        p[i++].Value = e.OwnerPid is { } op ? (long)op : DBNull.Value;
-        p[i++].Value = (object?)e.OwnerComm ?? DBNull.Value;
-        p[i++].Value = unchecked((long)e.CgroupId);
-        p[i++].Value = (object?)e.Cgroup ?? DBNull.Value;
-        p[i++].Value = (object?)e.Container ?? DBNull.Value;
-        p[i++].Value = (object?)e.NetnsName ?? DBNull.Value;
-        p[i].Value = e.Stack is { } stack ? StackJson(stack) : DBNull.Value;
     }
 
     /// <summary>Reads a row selected with <see cref="SelectColumns"/>: (id, event).</summary>
@@ -131,8 +79,6 @@ internal static class EventRows
         return (r.GetInt64(0), e);
     }
 
-    private static object Address(IPAddress? address) => address is null ? DBNull.Value : address.GetAddressBytes();
-
     private static IPAddress? Address(SqliteDataReader r, int column)
     {
         if (r.IsDBNull(column))
@@ -141,7 +87,7 @@ internal static class EventRows
         return bytes.Length is 4 or 16 ? new IPAddress(bytes) : null;
     }
 
-    private static string StackJson(IReadOnlyList<string> stack)
+    internal static string StackJson(IReadOnlyList<string> stack)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))

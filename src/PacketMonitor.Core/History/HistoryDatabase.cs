@@ -16,10 +16,11 @@ public readonly record struct MaintenanceResult(long EventsDeleted, long SecondR
 public sealed class HistoryDatabase : IDisposable
 {
     private const int DeleteChunkRows = 20_000;
+    private const long VacuumStepPages = 4096; // 16 MiB of 4 KiB pages
     private static readonly byte[] SqliteMagic = "SQLite format 3\0"u8.ToArray();
 
     private readonly SqliteConnection _connection;
-    private readonly SqliteCommand _insertEvent;
+    private readonly EventInserter _insertEvent;
     private readonly SqliteCommand _upsertSecond;
     private readonly SqliteCommand _upsertMinute;
     private readonly Dictionary<(string Reason, uint Code, byte Protocol, uint Ifindex, uint Netns), (long Id, string Ifname)> _series = [];
@@ -31,12 +32,15 @@ public sealed class HistoryDatabase : IDisposable
         _connection = connection;
         _pageSize = Scalar("PRAGMA page_size");
         LoadSeries();
-        _insertEvent = EventRows.CreateInsert(connection);
+        _insertEvent = new EventInserter(connection);
         _upsertSecond = Upsert("counts_second", "second");
         _upsertMinute = Upsert("counts_minute", "minute");
     }
 
     public string Path { get; }
+
+    /// <summary>Bytes of write-ahead log after which the writer checkpoints (and SQLite truncates the log to).</summary>
+    public long WalLimit { get; private init; } = 4L << 20;
 
     /// <summary>
     /// Opens (creating the folder and the file if needed) and migrates the database.
@@ -67,9 +71,11 @@ public sealed class HistoryDatabase : IDisposable
             // Checkpoints copy pages back into the file, which would also repair a header that was
             // overwritten meanwhile: this class checkpoints itself, after checking the file (CheckFile).
             Execute(connection, "PRAGMA wal_autocheckpoint = 0");
-            Execute(connection, $"PRAGMA journal_size_limit = {Math.Clamp(maxDatabaseBytes / 16, 1L << 20, 64L << 20)}");
+            // The write-ahead log counts against the size limit: a small share of it (see CheckpointIfLarge).
+            long walLimit = Math.Clamp(maxDatabaseBytes / 32, 256L << 10, 16L << 20);
+            Execute(connection, $"PRAGMA journal_size_limit = {walLimit}");
             HistorySchema.Migrate(connection);
-            return new HistoryDatabase(path, connection);
+            return new HistoryDatabase(path, connection) { WalLimit = walLimit };
         }
         catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
         {
@@ -169,14 +175,10 @@ public sealed class HistoryDatabase : IDisposable
         using var transaction = _connection.BeginTransaction();
         try
         {
-            _insertEvent.Transaction = transaction;
             foreach (var batch in batches)
             {
                 foreach (var e in batch)
-                {
-                    EventRows.Bind(_insertEvent, e);
-                    _insertEvent.ExecuteNonQuery();
-                }
+                    _insertEvent.Insert(e);
                 rows += batch.Count;
             }
             foreach (var row in counts)
@@ -194,21 +196,17 @@ public sealed class HistoryDatabase : IDisposable
             _series.Clear();
             throw;
         }
-        finally
-        {
-            _insertEvent.Transaction = null;
-        }
         return rows;
     }
 
     /// <summary>
-    /// Copies the write-ahead log into the file once it holds more than <paramref name="walBytes"/>,
+    /// Copies the write-ahead log into the file once it holds more than <see cref="WalLimit"/>,
     /// after checking that the file is still this database.
     /// </summary>
     /// <exception cref="HistoryException">The file is gone or no longer a SQLite database.</exception>
-    public void CheckpointIfLarge(long walBytes = 4L << 20)
+    public void CheckpointIfLarge()
     {
-        if (FileLength(Path + "-wal") <= walBytes)
+        if (FileLength(Path + "-wal") <= WalLimit)
             return;
         CheckFile();
         Execute(_connection, "PRAGMA wal_checkpoint(PASSIVE)");
@@ -228,11 +226,11 @@ public sealed class HistoryDatabase : IDisposable
     /// (the next pass goes on) so that the writer is never held up for long.
     /// </summary>
     /// <exception cref="HistoryException">The file is gone or no longer a SQLite database.</exception>
-    public MaintenanceResult Maintain(DateTimeOffset now, TimeSpan retention, long maxBytes, double high = 0.9, double low = 0.75, TimeSpan? budget = null)
+    public MaintenanceResult Maintain(DateTimeOffset now, TimeSpan retention, long maxBytes, double high = 0.9, double low = 0.8, TimeSpan? budget = null)
     {
         CheckFile();
         var clock = Stopwatch.StartNew();
-        var limit = budget ?? TimeSpan.FromSeconds(1);
+        var limit = budget ?? TimeSpan.FromMilliseconds(250);
         long cutoffSecond = (now - retention).ToUnixTimeSeconds();
         long cutoffNs = EventRows.ToUnixNs(now - retention);
         long events = 0, seconds = 0, minutes = 0;
@@ -245,24 +243,52 @@ public sealed class HistoryDatabase : IDisposable
         long target = (long)(maxBytes * low);
         if (UsedBytes() + FileLength(Path + "-wal") > maxBytes * high)
         {
-            // Oldest first by id (insertion order, which is time order to within a batch).
+            // Oldest first by id (insertion order, which is time order to within a batch), in chunks of about
+            // WalLimit bytes with a checkpoint after each: a deleted row's page goes through the log too.
             while (clock.Elapsed < limit && UsedBytes() > target && Scalar("SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)") > 0)
-                events += Execute("DELETE FROM events WHERE id < (SELECT min(id) FROM events) + $n", ChunkFor("events"));
+            {
+                events += Execute("DELETE FROM events WHERE id < (SELECT min(id) FROM events) + $n", EventChunk());
+                Execute(_connection, "PRAGMA wal_checkpoint(PASSIVE)");
+            }
             while (clock.Elapsed < limit && UsedBytes() > target && Scalar("SELECT count(*) FROM (SELECT 1 FROM counts_second LIMIT 1)") > 0)
+            {
                 seconds += Execute("DELETE FROM counts_second WHERE second < (SELECT min(second) FROM counts_second) + $n", 600);
+                Execute(_connection, "PRAGMA wal_checkpoint(PASSIVE)");
+            }
             while (clock.Elapsed < limit && UsedBytes() > target && Scalar("SELECT count(*) FROM (SELECT 1 FROM counts_minute LIMIT 1)") > 0)
+            {
                 minutes += Execute("DELETE FROM counts_minute WHERE minute < (SELECT min(minute) FROM counts_minute) + $n", 3600);
+                Execute(_connection, "PRAGMA wal_checkpoint(PASSIVE)");
+            }
         }
-        if (events + seconds + minutes > 0 || Scalar("PRAGMA freelist_count") > 0)
-            Execute(_connection, "PRAGMA incremental_vacuum");
+        // Free pages are reused by new rows, so at the limit the file stops growing without being rewritten.
+        // Giving pages back to the file system moves pages from the end (a rewrite of as much), so it is done
+        // only when the file is above the high watermark or more than a quarter of it is free (after retention),
+        // in steps with a checkpoint after each, which keeps the write-ahead log small too.
+        long file = FileLength(Path), free = Scalar("PRAGMA freelist_count") * _pageSize;
+        long excess = Math.Min(free, Math.Max(file - (long)(maxBytes * high), free > Math.Max(file / 4, 1L << 20) ? free : 0));
+        while (excess > 0 && clock.Elapsed < limit)
+        {
+            long pages = Math.Min(excess / _pageSize + 1, VacuumStepPages);
+            Execute(_connection, $"PRAGMA incremental_vacuum({pages})");
+            Execute(_connection, "PRAGMA wal_checkpoint(TRUNCATE)");
+            excess -= pages * _pageSize;
+        }
         if (FileLength(Path + "-wal") > 0)
             Execute(_connection, "PRAGMA wal_checkpoint(TRUNCATE)");
         return new MaintenanceResult(events, seconds, minutes, FileBytes());
     }
 
-    /// <summary>About a twentieth of the table's rows (ids are contiguous apart from the oldest, deleted ones).</summary>
-    private long ChunkFor(string table) =>
-        Math.Max(1000, (Scalar($"SELECT coalesce(max(id) - min(id) + 1, 0) FROM {table}") / 20));
+    /// <summary>Events worth about <see cref="WalLimit"/> bytes, at most a twentieth of them (ids are contiguous but for the oldest, deleted ones).</summary>
+    private long EventChunk()
+    {
+        long rows = Scalar("SELECT coalesce(max(id) - min(id) + 1, 0) FROM events");
+        long perRow = Math.Max(64, UsedBytes() / Math.Max(1, rows));
+        return Math.Clamp(WalLimit / perRow, 500, Math.Max(500, rows / 20));
+    }
+
+    /// <summary>Whether the data and its log have reached the high watermark of <paramref name="maxBytes"/> (cheap: two pragmas and a stat).</summary>
+    public bool AboveWatermark(long maxBytes, double high) => UsedBytes() + FileLength(Path + "-wal") > maxBytes * high;
 
     private long DeleteWhile(string sql, long cutoff, Stopwatch clock, TimeSpan limit)
     {

@@ -56,5 +56,5 @@ public sealed record HistoryOptions
     internal double SizeHighWatermark { get; init; } = 0.9;
 
     /// <summary>Fraction of <see cref="MaxDatabaseBytes"/> deletion brings the data down to.</summary>
-    internal double SizeLowWatermark { get; init; } = 0.75;
+    internal double SizeLowWatermark { get; init; } = 0.8;
 }

@@ -167,11 +167,14 @@ public sealed partial class HistoryRecorder : IDisposable
         var nextMaintenance = _time.GetUtcNow();
         var nextReopen = nextMaintenance + _options.ReopenInterval;
         bool draining = false;
+        // A batch stays a small part of the size limit (assuming at most 512 bytes an event), so that the
+        // check after each commit keeps the file close to its limit even with a small --max-db-size.
+        int maxBatch = (int)Math.Clamp(_options.MaxDatabaseBytes / 20 / 512, 100, _options.MaxBatchEvents);
         while (true)
         {
             int events = 0;
             var flushAt = _time.GetUtcNow() + _options.FlushInterval;
-            while (events < _options.MaxBatchEvents)
+            while (events < maxBatch)
             {
                 if (_events.TryRead(out var batch))
                 {
@@ -192,10 +195,10 @@ public sealed partial class HistoryRecorder : IDisposable
                 counts.AddRange(rows);
             if (events > 0 || counts.Count > 0)
                 Flush(batches, events, counts);
-            batches.Clear();
-            counts.Clear();
-
             var now = _time.GetUtcNow();
+            // Growing fast: enforce the size limit now rather than at the next periodic pass.
+            if (_database is not null && (events > 0 || counts.Count > 0) && AboveWatermark(_database))
+                nextMaintenance = now;
             if (_database is null && now >= nextReopen)
             {
                 nextReopen = now + _options.ReopenInterval;
@@ -207,6 +210,8 @@ public sealed partial class HistoryRecorder : IDisposable
                 nextMaintenance = now + _options.MaintenanceInterval;
                 Maintain(now);
             }
+            batches.Clear();
+            counts.Clear();
             if (draining && !_events.TryPeek(out _) && _counts.IsEmpty)
                 break;
         }
@@ -282,6 +287,18 @@ public sealed partial class HistoryRecorder : IDisposable
         catch (Exception e) when (IsDatabaseFailure(e))
         {
             Fail(e);
+        }
+    }
+
+    private bool AboveWatermark(HistoryDatabase database)
+    {
+        try
+        {
+            return database.AboveWatermark(_options.MaxDatabaseBytes, _options.SizeHighWatermark);
+        }
+        catch (Exception e) when (IsDatabaseFailure(e))
+        {
+            return true; // the maintenance pass will report it
         }
     }
 
