@@ -31,7 +31,7 @@ BPF_SOURCES := $(wildcard bpf/*.c bpf/*.h)
 TEST_PROJECTS := $(wildcard tests/*/*.Tests.csproj)
 CS_SOURCES  := $(shell find src -path '*/node_modules' -prune -o -path '*/wwwroot' -prune -o \( -name '*.cs' -o -name '*.csproj' -o -path '*/frontend/src/*' -o -name 'package*.json' \) -print 2>/dev/null) Directory.Build.props Directory.Packages.props
 
-.PHONY: all bpf user generate-vmlinux install uninstall clean help deps check-dotnet run test tracefs bench bench-dashboard
+.PHONY: all bpf user generate-vmlinux install uninstall clean help deps check-dotnet run test tracefs bench bench-dashboard bench-history
 
 all: bpf user ## Build the eBPF program and the packet-monitor binary
 
@@ -103,6 +103,10 @@ bench: deps all ## Drop-generator benchmark (see bench/README.md)
 
 bench-dashboard: deps all ## Dashboard under a 60 s drop storm with two browsers (bench/dashboard/run.sh)
 	bench/dashboard/run.sh
+
+bench-history: check-dotnet ## History writer rows/s, growth per million events, /api/history/rates over 24 h (synthetic)
+	@mkdir -p $(BUILD)/bench
+	$(DOTNET) run --project bench/history -c Release -- --out $(BUILD)/bench/history.json
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-18s %s\n", $$1, $$2}'
