@@ -34,6 +34,13 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         var reasons = KernelReasons.LoadChecked(logger, settings.Capture.Filter);
         uint? ResolveReason(string name) => reasons.TryGetCode(name, out var code) ? code : null;
 
+        // --history: events are offered to the recorder (never waiting), the exact counters once a second.
+        using var history = settings.History is { } historyOptions
+            ? HistoryRecorder.Start(historyOptions, reasons, TimeProvider.System, loggers.CreateLogger<HistoryRecorder>(), HistorySettings.HostInterfaceNames())
+            : null;
+        if (history?.Status.State == HistoryState.Ok)
+            await stderr.WriteLineAsync($"packet-monitor: recording history into {history.Options.DatabasePath}");
+
         var startedAt = KernelClock.MonotonicNow();
         using var capture = DropCapture.Attach(settings.Capture, ResolveReason, logger);
         var attachMs = (KernelClock.MonotonicNow() - startedAt) / 1_000_000.0;
@@ -45,13 +52,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         if (settings.Duration is TimeSpan duration)
             stop.CancelAfter(duration);
 
-        // --history: events are offered to the recorder (never waiting), the exact counters once a second.
         var attachedAt = DateTimeOffset.UtcNow;
-        using var history = settings.History is { } historyOptions
-            ? HistoryRecorder.Start(historyOptions, reasons, TimeProvider.System, loggers.CreateLogger<HistoryRecorder>(), HistorySettings.HostInterfaceNames())
-            : null;
-        if (history?.Status.State == HistoryState.Ok)
-            await stderr.WriteLineAsync($"packet-monitor: recording history into {history.Options.DatabasePath}");
         using var countersStop = new CancellationTokenSource();
         var recordingCounters = history is null ? Task.CompletedTask
             : RecordCountersAsync(() => Scoped(capture.ReadCounters(), settings), history, attachedAt, countersStop.Token);

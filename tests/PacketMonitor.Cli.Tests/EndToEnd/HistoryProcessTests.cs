@@ -84,4 +84,23 @@ public sealed class HistoryProcessTests : IDisposable
         Assert.DoesNotContain("error", second.Stderr, StringComparison.Ordinal);
         Assert.Equal((42L, 42L), await HistoryAsync());
     }
+
+    [Theory]
+    [InlineData("--json")]
+    [InlineData("--summary")]
+    public async Task Watch_WithHistory_RecordsEventsAndCounts(string mode)
+    {
+        KernelTest.RequireRoot();
+        using var ns = new NetworkNamespace();
+        using (var watch = new MonitorProcess("watch", mode, "--netns", ns.Name, "--duration", "4s", "--history", "--data-dir", _dataDir))
+        {
+            await watch.WaitAttachedAsync();
+            Assert.Contains("recording history into", watch.Stderr, StringComparison.Ordinal);
+            Drop(ns, 9);
+            Assert.Equal(0, await watch.WaitExitAsync(TimeSpan.FromSeconds(60)));
+        }
+
+        // --summary turns events off in the kernel: counts only.
+        Assert.Equal((9L, mode == "--json" ? 9L : 0L), await HistoryAsync());
+    }
 }
