@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using PacketMonitor.Core.Counters;
 using PacketMonitor.Core.Events;
@@ -162,6 +161,23 @@ public sealed partial class HistoryRecorder : IDisposable
 
     private void WriteLoop()
     {
+        try
+        {
+            WriteUntilStopped();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Fail(e); // the writer is gone: what arrives from now on waits in a full queue and is counted as lost
+        }
+        finally
+        {
+            _database?.Dispose();
+            _database = null;
+        }
+    }
+
+    private void WriteUntilStopped()
+    {
         var batches = new List<IReadOnlyList<DropEvent>>();
         var counts = new List<CountRow>();
         var nextMaintenance = _time.GetUtcNow();
@@ -215,8 +231,6 @@ public sealed partial class HistoryRecorder : IDisposable
             if (draining && !_events.TryPeek(out _) && _counts.IsEmpty)
                 break;
         }
-        _database?.Dispose();
-        _database = null;
     }
 
     /// <summary>Waits for events until the timeout; false when stopping or the feed has completed.</summary>
@@ -348,8 +362,11 @@ public sealed partial class HistoryRecorder : IDisposable
             Log.Failed(_logger, message);
     }
 
-    private static bool IsDatabaseFailure(Exception e) =>
-        e is SqliteException or HistoryException or IOException or UnauthorizedAccessException or InvalidOperationException;
+    /// <summary>
+    /// Whatever goes wrong while writing ends recording, never the process: the writer thread has no caller
+    /// to hand an exception to, and an unhandled one would take monitoring down with it.
+    /// </summary>
+    private static bool IsDatabaseFailure(Exception e) => e is not OutOfMemoryException;
 
     /// <summary>Commits what is queued (up to a few seconds' worth), closes the database and detaches from the session.</summary>
     public void Dispose()
