@@ -25,7 +25,7 @@ export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
 # Debian packages the build, the monitor and the tests need.
-DEB_PACKAGES := clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev gcc make bpftool nftables iproute2 procps util-linux jq chromium
+DEB_PACKAGES := clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev gcc make bpftool nftables iproute2 procps util-linux jq chromium e2fsprogs mount
 
 BPF_SOURCES := $(wildcard bpf/*.c bpf/*.h)
 TEST_PROJECTS := $(wildcard tests/*/*.Tests.csproj)
