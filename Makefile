@@ -25,7 +25,7 @@ export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
 # Debian packages the build, the monitor and the tests need.
-DEB_PACKAGES := clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev gcc make bpftool nftables iproute2 procps util-linux jq chromium prometheus tshark
+DEB_PACKAGES := clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev gcc make bpftool nftables iproute2 procps util-linux jq chromium prometheus tshark e2fsprogs mount
 # Only for `make bench-peers`: the tools packet-monitor is compared with (bench/peers/README.md).
 BENCH_PACKAGES := bpftrace bpfcc-tools python3-bpfcc linux-perf dropwatch
 
@@ -33,7 +33,7 @@ BPF_SOURCES := $(wildcard bpf/*.c bpf/*.h)
 TEST_PROJECTS := $(wildcard tests/*/*.Tests.csproj)
 CS_SOURCES  := $(shell find src -path '*/node_modules' -prune -o -path '*/wwwroot' -prune -o \( -name '*.cs' -o -name '*.csproj' -o -path '*/frontend/src/*' -o -name 'package*.json' \) -print 2>/dev/null) Directory.Build.props Directory.Packages.props
 
-.PHONY: all bpf user generate-vmlinux install uninstall clean help deps check-dotnet run test tracefs bench bench-dashboard bench-deps bench-peers
+.PHONY: all bpf user generate-vmlinux install uninstall clean help deps check-dotnet run test tracefs bench bench-dashboard bench-deps bench-peers bench-history soak
 
 all: bpf user ## Build the eBPF program and the packet-monitor binary
 
@@ -111,6 +111,10 @@ bench-deps: # The peers' packages (BENCH_PACKAGES), kept out of DEB_PACKAGES so 
 
 bench-peers: deps bench-deps all tracefs ## packet-monitor against BCC, bpftrace and perf on one drop workload (bench/peers/run.sh)
 	bench/peers/run.sh
+
+bench-history: check-dotnet ## History writer rows/s, growth per million events, /api/history/rates over 24 h (synthetic)
+	@mkdir -p $(BUILD)/bench
+	$(DOTNET) run --project bench/history -c Release -- --out $(BUILD)/bench/history.json
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-18s %s\n", $$1, $$2}'

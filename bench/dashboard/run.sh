@@ -69,7 +69,7 @@ PORT=$(node -e 's = require("net").createServer().listen(0, "127.0.0.1", () => {
 URL=http://127.0.0.1:$PORT
 
 # Background jobs of a script inherit SIGINT ignored; give it back (SIGTERM stops it too).
-env --default-signal=INT "$PM" serve --listen "127.0.0.1:$PORT" --netns "$INODE" >"$TMP/server.out" 2>"$TMP/server.err" &
+env --default-signal=INT "$PM" serve --listen "127.0.0.1:$PORT" --netns "$INODE" --no-history >"$TMP/server.out" 2>"$TMP/server.err" &
 SRV_PID=$!
 wait_for "$TMP/server.err" attached "$SRV_PID" "server"
 until curl -sf "$URL/healthz" >/dev/null; do sleep 0.1; done

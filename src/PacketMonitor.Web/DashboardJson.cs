@@ -11,6 +11,7 @@ namespace PacketMonitor.Web;
 [JsonSerializable(typeof(StatsSnapshot))]
 [JsonSerializable(typeof(MonitorStatus))]
 [JsonSerializable(typeof(EventsResponse))]
+[JsonSerializable(typeof(RatesResponse))]
 [JsonSerializable(typeof(List<ReasonView>))]
 [JsonSerializable(typeof(Health))]
 [JsonSerializable(typeof(InitialData))]

@@ -14,6 +14,7 @@ using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PacketMonitor.Core.Events;
+using PacketMonitor.Core.History;
 using PacketMonitor.Core.Monitoring;
 using PacketMonitor.Core.Reasons;
 using Prometheus;
@@ -36,7 +37,8 @@ public static class DashboardServer
 {
     /// <summary>Builds (does not start) the server; run it with <see cref="RunAsync"/>.</summary>
     /// <exception cref="ArgumentException">A bad listen address, or a non-loopback one without a token.</exception>
-    public static WebApplication Build(MonitorSession session, DashboardOptions options, ILoggerProvider? logs = null)
+    /// <param name="history">The recorder of <c>serve</c>'s history, for <c>/api/history/*</c>, <c>/api/events?from=</c> and <c>/api/stats</c>; none when off.</param>
+    public static WebApplication Build(MonitorSession session, DashboardOptions options, ILoggerProvider? logs = null, HistoryRecorder? history = null)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(options);
@@ -73,6 +75,7 @@ public static class DashboardServer
         services.AddSingleton(session);
         services.AddSingleton(options);
         services.AddSingleton(listen);
+        services.AddSingleton(new HistoryAccess(history));
         services.AddSingleton<LiveFeed>();
         services.AddHostedService(sp => sp.GetRequiredService<LiveFeed>());
         services.AddProblemDetails();
@@ -187,8 +190,12 @@ public static class DashboardServer
         api.MapGet("/events", GetEvents)
             .WithName("GetEvents")
             .WithSummary("Recent drop events, newest first.")
-            .WithDescription("Each event: id, the fields of `packet-monitor watch --json`, headers_hex and l3_offset. A bad parameter value gives 400 with a problem body naming it.")
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .WithDescription("Each event: id, the fields of `packet-monitor watch --json`, headers_hex and l3_offset. A bad parameter value gives 400 with a problem body naming it. "
+                + "With a time range (since/from/until) that starts before the oldest event in memory, the events come from the history database (source: history; ids are the database's).")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        HistoryEndpoints.Map(api);
 
         api.MapPcapngExport();
 
@@ -232,6 +239,7 @@ public static class DashboardServer
     private static Results<Ok<EventsResponse>, ProblemHttpResult> GetEvents(
         HttpRequest request,
         MonitorSession session,
+        HistoryAccess history,
         [FromQuery, Description("Most events to return: 1-10000, default 100.")] string? limit = null,
         [FromQuery, Description("Reason name, any case, with or without SKB_DROP_REASON_ (e.g. NO_SOCKET).")] string? reason = null,
         [FromQuery, Description("tcp, udp, icmp, icmpv6 or a protocol number 0-255.")] string? protocol = null,
@@ -242,19 +250,36 @@ public static class DashboardServer
         [FromQuery(Name = "owner_pid"), Description("Only drops whose socket this process owned.")] string? ownerPid = null,
         [FromQuery, Description("Only drops of sockets in this cgroup or below it (e.g. /system.slice).")] string? cgroup = null,
         [FromQuery, Description("Only drops of this container or unit: docker:3f4e5a6b7c8d, its short or full id, nginx.service.")] string? container = null,
-        [FromQuery(Name = "netns_name"), Description("Only drops in the network namespace with this name (ip netns list, or pid:N).")] string? netnsName = null)
+        [FromQuery(Name = "netns_name"), Description("Only drops in the network namespace with this name (ip netns list, or pid:N).")] string? netnsName = null,
+        [FromQuery, Description("Only events at or after this time: ISO 8601 or Unix seconds (like since).")] string? from = null,
+        [FromQuery, Description("Only events before this time: ISO 8601 or Unix seconds.")] string? until = null)
     {
         // The parameters are declared for the OpenAPI document; the query is read whole to catch repeats.
-        _ = (limit, reason, protocol, host, port, iface, since, ownerPid, cgroup, container, netnsName);
+        _ = (limit, reason, protocol, host, port, iface, since, ownerPid, cgroup, container, netnsName, from, until);
         if (!EventQueryParser.TryParse(request.Query, out var query, out var error))
             return TypedResults.Problem(detail: error, statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
-        var events = MatchingEvents(session, query).Select(e => new EventView(e.Id, e.Event)).ToList();
-        return TypedResults.Ok(new EventsResponse(events, events.Count));
+        try
+        {
+            var (found, source) = MatchingEvents(session, history, query, request.Query);
+            var events = found.Select(e => new EventView(e.Id, e.Event)).ToList();
+            return TypedResults.Ok(new EventsResponse(events, events.Count) { Source = source });
+        }
+        catch (HistoryException e)
+        {
+            return HistoryEndpoints.Unavailable(e.Message);
+        }
     }
 
-    /// <summary>The events a query selects, newest first: the one selection behind /api/events and /api/events.pcapng.</summary>
-    internal static IReadOnlyList<(long Id, DropEvent Event)> MatchingEvents(MonitorSession session, EventQuery query) =>
-        session.Recent.Query(query);
+    /// <summary>
+    /// The events a query selects, newest first, from memory or (for a time range older than memory) from
+    /// history: the one selection behind /api/events and /api/events.pcapng. Throws HistoryException.
+    /// </summary>
+    internal static (IReadOnlyList<(long Id, DropEvent Event)> Events, string Source) MatchingEvents(
+        MonitorSession session, HistoryAccess history, EventQuery query, IQueryCollection raw)
+    {
+        bool timeRange = raw.ContainsKey("since") || raw.ContainsKey("from") || raw.ContainsKey("until");
+        return HistoryEndpoints.Query(session, history, query, timeRange);
+    }
 
     private static async Task<Results<Ok<MonitorStatus>, ProblemHttpResult>> StartMonitor(MonitorSession session)
     {
@@ -294,7 +319,11 @@ public static class DashboardServer
 }
 
 /// <summary><c>GET /api/events</c>: the matching events, newest first, and their number.</summary>
-internal sealed record EventsResponse(IReadOnlyList<EventView> Events, int Count);
+internal sealed record EventsResponse(IReadOnlyList<EventView> Events, int Count)
+{
+    /// <summary>memory (the recent-events window) or history (the database).</summary>
+    public string Source { get; init; } = HistoryEndpoints.FromMemory;
+}
 
 /// <summary>One entry of <c>GET /api/reasons</c>.</summary>
 internal sealed record ReasonView(uint Code, string Name, string Explanation, string Hint);

@@ -22,15 +22,7 @@ internal static class EventQueryParser
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     private static readonly string[] Parameters =
-        ["limit", "reason", "protocol", "host", "port", "interface", "since", "owner_pid", "cgroup", "container", "netns_name"];
-
-    private static readonly string[] SinceFormats =
-    [
-        "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK",
-        "yyyy-MM-dd'T'HH:mm:ssK",
-        "yyyy-MM-dd'T'HH:mmK",
-        "yyyy-MM-dd",
-    ];
+        ["limit", "reason", "protocol", "host", "port", "interface", "since", "from", "until", "owner_pid", "cgroup", "container", "netns_name"];
 
     public static bool TryParse(IQueryCollection query, out EventQuery result, out string error)
     {
@@ -57,11 +49,17 @@ internal static class EventQueryParser
                 "cgroup" => Cgroup(text, ref result),
                 "container" => Container(text, ref result),
                 "netns_name" => NetnsName(text, ref result),
-                _ => Since(text, ref result),
+                "since" => Since(text, ref result),
+                "from" => From(text, ref result),
+                _ => Until(text, ref result),
             };
             if (problem is not null)
                 return Fail($"{name}: '{Shown(text)}' {problem}", out error);
         }
+        if (query.ContainsKey("since") && query.ContainsKey("from"))
+            return Fail("from: give from or since, not both (they mean the same)", out error);
+        if (result.Since is { } start && result.Until is { } end && start >= end)
+            return Fail($"until: must be after from ({start:O} is not before {end:O})", out error);
         error = "";
         return true;
     }
@@ -80,7 +78,7 @@ internal static class EventQueryParser
         return null;
     }
 
-    private static string? Reason(string text, ref EventQuery q)
+    internal static string? Reason(string text, ref EventQuery q)
     {
         const string Prefix = "SKB_DROP_REASON_";
         if (text.Length > MaxReasonLength || !text.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or ':'))
@@ -90,7 +88,7 @@ internal static class EventQueryParser
         return null;
     }
 
-    private static string? Protocol(string text, ref EventQuery q)
+    internal static string? Protocol(string text, ref EventQuery q)
     {
         if (!ProtocolNames.TryParse(text, out byte protocol))
             return "is not a protocol (tcp, udp, icmp, icmpv6 or a number 0-255)";
@@ -106,7 +104,7 @@ internal static class EventQueryParser
         return null;
     }
 
-    private static string? Interface(string text, ref EventQuery q)
+    internal static string? Interface(string text, ref EventQuery q)
     {
         // The kernel's dev_valid_name(): at most 15 bytes, no '/', ':' or white space, not "." or "..".
         if (text.Length > MaxInterfaceLength || text is "." or ".."
@@ -151,9 +149,25 @@ internal static class EventQueryParser
 
     private static string? Since(string text, ref EventQuery q)
     {
-        if (!DateTimeOffset.TryParseExact(text, SinceFormats, Inv, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var since))
+        if (!TimeText.TryParseIso(text, out var since))
             return "is not an ISO 8601 time (examples: 2026-01-31T12:00:00Z, 2026-01-31T13:00:00.5+01:00)";
         q = q with { Since = since };
+        return null;
+    }
+
+    private static string? From(string text, ref EventQuery q)
+    {
+        if (!TimeText.TryParse(text, out var from))
+            return $"is not an ISO 8601 time or Unix seconds ({TimeText.Examples})";
+        q = q with { Since = from };
+        return null;
+    }
+
+    private static string? Until(string text, ref EventQuery q)
+    {
+        if (!TimeText.TryParse(text, out var until))
+            return $"is not an ISO 8601 time or Unix seconds ({TimeText.Examples})";
+        q = q with { Until = until };
         return null;
     }
 
@@ -166,7 +180,7 @@ internal static class EventQueryParser
     }
 
     // The value echoed in the one-line error: shortened, control characters (a newline) shown as '?'.
-    private static string Shown(string text)
+    internal static string Shown(string text)
     {
         var shown = text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 77), "...");
         return shown.Any(char.IsControl) ? new string([.. shown.Select(c => char.IsControl(c) ? '?' : c)]) : shown;

@@ -29,7 +29,8 @@ internal sealed record InitialData(StatsSnapshot Stats, IReadOnlyList<EventView>
 /// <c>events_lost.slow_clients</c>. <c>status</c> (one per start or stop) is always queued. A client
 /// that stops reading altogether is closed by SignalR when it has not been heard from for 30 s.
 /// </remarks>
-internal sealed partial class LiveFeed(MonitorSession session, IHubContext<MonitorHub> hub, DashboardOptions options, ILogger<LiveFeed> logger)
+internal sealed partial class LiveFeed(MonitorSession session, IHubContext<MonitorHub> hub, DashboardOptions options, ILogger<LiveFeed> logger,
+    HistoryAccess history)
     : BackgroundService
 {
     /// <summary>Room in the session's feed: only references, drained continuously.</summary>
@@ -78,7 +79,8 @@ internal sealed partial class LiveFeed(MonitorSession session, IHubContext<Monit
         long slow = SlowClientEvents;
         if (slow > 0)
             stats = stats with { EventsLost = stats.EventsLost with { SlowClients = stats.EventsLost.SlowClients + (ulong)slow } };
-        return stats;
+        var recording = history.Status;
+        return stats with { History = recording, EventsLost = stats.EventsLost with { History = (ulong)recording.EventsLost } };
     }
 
     public override Task StartAsync(CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using PacketMonitor.Core.Events;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -26,13 +27,21 @@ internal static class PcapngExport
             .Produces<Stream>(StatusCodes.Status200OK, ContentType)
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
-    private static Results<PushStreamHttpResult, ProblemHttpResult> Get(HttpRequest request, MonitorSession session)
+    private static Results<PushStreamHttpResult, ProblemHttpResult> Get(HttpRequest request, MonitorSession session, HistoryAccess history)
     {
         if (!EventQueryParser.TryParse(request.Query, out var query, out var error))
             return TypedResults.Problem(detail: error, statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
         if (!request.Query.ContainsKey("limit"))
             query = query with { Limit = EventQueryParser.MaxLimit };
-        var events = DashboardServer.MatchingEvents(session, query); // newest first
+        IReadOnlyList<(long Id, DropEvent Event)> events;
+        try
+        {
+            events = DashboardServer.MatchingEvents(session, history, query, request.Query).Events; // newest first
+        }
+        catch (PacketMonitor.Core.History.HistoryException e)
+        {
+            return HistoryEndpoints.Unavailable(e.Message);
+        }
         var aborted = request.HttpContext.RequestAborted;
         string fileName = $"packet-monitor-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}.pcapng";
         request.HttpContext.Response.Headers.CacheControl = "no-store";

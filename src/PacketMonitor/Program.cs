@@ -22,6 +22,7 @@ namespace PacketMonitor.Cli
                 ServeCommand.Create(stderr),
                 ExportCommand.Create((settings, token) =>
                     new ExportRunner(Console.OpenStandardOutput, stderr, !Console.IsOutputRedirected).RunAsync(settings, token)),
+                HistoryCommand.Create(stdout),
             };
             return root;
         }
@@ -77,6 +78,7 @@ namespace PacketMonitor.Cli
             CliException cli => (cli.Message, cli.Code),
             ArgumentException arg => (arg.Message, ExitCode.Usage),
             KernelFeatureException feature => (feature.Message, ExitCode.Environment),
+            PacketMonitor.Core.History.HistoryException history => (history.Message, ExitCode.Environment),
             BpfException { Errno: 1 or 13 } bpf => (bpf.Message, ExitCode.Environment),
             BpfException bpf => (bpf.Message, ExitCode.Failure),
             DllNotFoundException => ("libbpf.so.1 was not found: install it with `apt-get install libbpf1` (or `make deps`)", ExitCode.Environment),

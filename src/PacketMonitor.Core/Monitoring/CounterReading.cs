@@ -7,4 +7,4 @@ namespace PacketMonitor.Core.Monitoring;
 /// <paramref name="Capture"/> numbers the captures (it changes at every start), so that totals can be
 /// carried over a restart instead of going down.
 /// </summary>
-public sealed record CounterReading(long Capture, CounterSnapshot Counters, LossStats Losses);
+public sealed record CounterReading(long Capture, CounterSnapshot Counters, LossStats Losses, DateTimeOffset StartedAt = default);

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using PacketMonitor.Core.BlindSpots;
+using PacketMonitor.Core.Counters;
 using PacketMonitor.Core.Events;
 
 namespace PacketMonitor.Core.Monitoring;
@@ -139,9 +140,13 @@ public sealed partial class MonitorSession : IAsyncDisposable
     }
 
     /// <summary>A live feed of event batches; batches that do not fit in <paramref name="capacityEvents"/> are counted as lost.</summary>
-    public Subscription Subscribe(int capacityEvents = 10_000)
+    /// <param name="countAsSlowClients">
+    /// Whether this subscriber's losses are part of <c>events_lost.slow_clients</c>; a subscriber that reports its
+    /// losses as a stage of its own (history) passes false and reads <see cref="Subscription.Lost"/>.
+    /// </param>
+    public Subscription Subscribe(int capacityEvents = 10_000, bool countAsSlowClients = true)
     {
-        var subscription = new Subscription(this, new EventBacklog(capacityEvents));
+        var subscription = new Subscription(this, new EventBacklog(capacityEvents), countAsSlowClients);
         lock (_subscribersGate)
             _subscribers.Add(subscription);
         return subscription;
@@ -206,7 +211,7 @@ public sealed partial class MonitorSession : IAsyncDisposable
             {
                 BlindSpots = blindSpots is null ? null : _blindSpotTracker.Observe(blindSpots, _blindSpots!.Coverage),
             };
-            reading = new CounterReading(_captureNumber, counters, losses);
+            reading = new CounterReading(_captureNumber, counters, losses, startedAt);
         }
         CountersRead?.Invoke(reading);
         return stats;
@@ -237,12 +242,14 @@ public sealed partial class MonitorSession : IAsyncDisposable
     {
         private readonly MonitorSession _session;
         private readonly EventBacklog _backlog;
+        private readonly bool _countAsSlowClients;
         private long _lost;
 
-        internal Subscription(MonitorSession session, EventBacklog backlog)
+        internal Subscription(MonitorSession session, EventBacklog backlog, bool countAsSlowClients)
         {
             _session = session;
             _backlog = backlog;
+            _countAsSlowClients = countAsSlowClients;
         }
 
         public ChannelReader<IReadOnlyList<DropEvent>> Reader => _backlog.Reader;
@@ -258,6 +265,8 @@ public sealed partial class MonitorSession : IAsyncDisposable
             if (_backlog.Writer.TryWrite(batch))
                 return;
             Interlocked.Add(ref _lost, batch.Count);
+            if (!_countAsSlowClients)
+                return;
             lock (_session._statsGate)
                 _session._slowClientLosses += (ulong)batch.Count;
         }

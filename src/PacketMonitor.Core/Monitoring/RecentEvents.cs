@@ -15,6 +15,9 @@ public sealed record EventQuery
     public string? Interface { get; init; }
     public DateTimeOffset? Since { get; init; }
 
+    /// <summary>Only events before this time (exclusive).</summary>
+    public DateTimeOffset? Until { get; init; }
+
     /// <summary>Only drops whose socket this process owned.</summary>
     public uint? OwnerPid { get; init; }
 
@@ -37,7 +40,8 @@ public sealed record EventQuery
         && (OwnerPid is null || e.OwnerPid == OwnerPid)
         && (Cgroup is null || (e.Cgroup is { } path && CgroupContains(Cgroup, path)))
         && (Container is null || (e.Container is { } container && ContainerNames.Matches(container, Container)))
-        && (NetnsName is null || string.Equals(e.NetnsName, NetnsName, StringComparison.Ordinal));
+        && (NetnsName is null || string.Equals(e.NetnsName, NetnsName, StringComparison.Ordinal))
+        && (Until is null || e.Timestamp < Until);
 
     private static bool CgroupContains(string parent, string path)
     {
@@ -100,6 +104,17 @@ public sealed class RecentEvents(int capacity = RecentEvents.DefaultCapacity)
             }
         }
         return result;
+    }
+
+    /// <summary>Time of the oldest event still in memory, or null when there is none.</summary>
+    public DateTimeOffset? OldestTimestamp()
+    {
+        lock (_gate)
+        {
+            long oldest = Math.Max(1, _next - _ring.Length + 1);
+            var entry = _ring[oldest % _ring.Length];
+            return _next > 0 && entry.Id == oldest ? entry.Event.Timestamp : null;
+        }
     }
 
     /// <summary>One event by id, if it is still in memory.</summary>

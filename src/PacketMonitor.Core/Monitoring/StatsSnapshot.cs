@@ -37,6 +37,9 @@ public sealed record StatsSnapshot
     /// </summary>
     public BlindSpotStats? BlindSpots { get; init; }
 
+    /// <summary>Whether drops are recorded into the history database, and how that goes.</summary>
+    public History.HistoryStatus History { get; init; } = Core.History.HistoryStatus.Disabled;
+
     public static StatsSnapshot Stopped(DateTimeOffset now) => new() { Time = now };
 }
 
@@ -67,6 +70,9 @@ public sealed record WorkloadStat(string Workload, string? Container, string? Cg
 /// <summary>Events lost per stage: kernel ring full, userspace queue full, live clients too slow (and filtered, not a loss).</summary>
 public sealed record LossStats(ulong RingBufferFull, ulong QueueFull, ulong SlowClients, ulong Filtered)
 {
+    /// <summary>Events the history writer could not record (its queue was full, or the database failed).</summary>
+    public ulong History { get; init; }
+
     /// <summary>
     /// Every stage by its stable name (the <c>stage</c> label of <c>packet_monitor_events_lost_total</c>).
     /// A new loss stage is a new property here plus one line below.
@@ -77,5 +83,6 @@ public sealed record LossStats(ulong RingBufferFull, ulong QueueFull, ulong Slow
         yield return ("filtered", Filtered);
         yield return ("queue_full", QueueFull);
         yield return ("slow_clients", SlowClients);
+        yield return ("history", History);
     }
 }

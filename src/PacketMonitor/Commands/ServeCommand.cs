@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using PacketMonitor.Core.History;
 using PacketMonitor.Core.Monitoring;
 using PacketMonitor.Kernel;
 using PacketMonitor.Kernel.BlindSpots;
@@ -24,6 +25,7 @@ public static class ServeCommand
             WatchCommand.Interface, WatchCommand.Netns, WatchCommand.IncludeUnspecified, WatchCommand.Stacks, WatchCommand.StacksFor, WatchCommand.RingSize,
             WatchCommand.SnapLen, WatchCommand.Attach, WatchCommand.Verbose,
             WatchCommand.MetricsListen, WatchCommand.MetricsToken, WatchCommand.MetricsMaxInterfaces,
+            HistorySettings.DataDir, HistorySettings.NoHistory, HistorySettings.Retention, HistorySettings.MaxDbSize,
         };
         command.SetAction((result, token) => RunAsync(result, stderr, token));
         return command;
@@ -32,6 +34,9 @@ public static class ServeCommand
     private static async Task<int> RunAsync(ParseResult result, TextWriter stderr, CancellationToken stop)
     {
         var settings = WatchCommand.Settings(result);
+        var historyOptions = HistorySettings.Parse(result, onByDefault: true) is { } parsed
+            ? parsed with { Netns = settings.Capture.Filter.Netns }
+            : null;
         string listen = result.GetValue(Listen) ?? "127.0.0.1:5000";
         string? token = result.GetValue(Token) ?? Environment.GetEnvironmentVariable("PACKET_MONITOR_TOKEN");
         if (result.GetValue(Token) is string given && string.IsNullOrWhiteSpace(given))
@@ -44,6 +49,14 @@ public static class ServeCommand
         await using var session = new MonitorSession(source, TimeProvider.System, loggers.CreateLogger<MonitorSession>(),
             blindSpots: new KernelBlindSpotSampler(logger));
         var metrics = MetricsSetup.Create(settings.Metrics, reasons);
+        // Subscribed before the first start so that no drop is missed; a database problem is logged, never fatal.
+        using var history = historyOptions is null ? null
+            : HistoryRecorder.Start(session, historyOptions, TimeProvider.System, loggers.CreateLogger<HistoryRecorder>(), HistorySettings.HostInterfaceNames());
+        if (history?.Status.State == HistoryState.Ok)
+        {
+            await stderr.WriteLineAsync($"packet-monitor: recording history into {historyOptions!.DatabasePath} "
+                + $"(retention {HistorySettings.Age(historyOptions.Retention)}, at most {HistorySettings.Size(historyOptions.MaxDatabaseBytes)})");
+        }
         var app = DashboardServer.Build(session, new DashboardOptions
         {
             Listen = listen,
@@ -51,7 +64,7 @@ public static class ServeCommand
             MetricsToken = settings.Metrics.Token,
             Metrics = metrics,
             ReasonList = () => reasons.All.Select(r => (r.Code, r.Name)).ToList(),
-        });
+        }, history: history);
         await using var metricsServer = MetricsSetup.Server(settings.Metrics, metrics);
         if (!result.GetValue(Paused))
         {

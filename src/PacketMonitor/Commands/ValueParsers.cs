@@ -31,7 +31,7 @@ public static class ValueParsers
         return value * multiplier;
     }
 
-    /// <summary>"10s", "500ms", "5m", "1h", or plain seconds.</summary>
+    /// <summary>"10s", "500ms", "5m", "1h", "7d", or plain seconds.</summary>
     public static TimeSpan Duration(string option, string text)
     {
         var t = text.Trim().ToLowerInvariant();
@@ -41,10 +41,11 @@ public static class ValueParsers
             _ when t.EndsWith('s') => (t[..^1], 1),
             _ when t.EndsWith('m') => (t[..^1], 60),
             _ when t.EndsWith('h') => (t[..^1], 3600),
+            _ when t.EndsWith('d') => (t[..^1], 86400),
             _ => (t, 1),
         };
         if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, Inv, out var value) || value <= 0 || value * scale > TimeSpan.MaxValue.TotalSeconds / 2)
-            throw new CliException($"{option}: '{text}' is not a positive duration (examples: 30s, 5m, 1h, 500ms)");
+            throw new CliException($"{option}: '{text}' is not a positive duration (examples: 30s, 5m, 1h, 7d, 500ms)");
         return TimeSpan.FromSeconds(value * scale);
     }
 

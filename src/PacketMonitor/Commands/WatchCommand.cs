@@ -37,6 +37,7 @@ public static class WatchCommand
         {
             Json, Summary, CountsOnly, Count, DurationOption, Reason, ExcludeReason, Protocol, Port, Host, Interface, Netns,
             IncludeUnspecified, Stacks, StacksFor, RingSize, SnapLen, Attach, Verbose, RingReader, MetricsListen, MetricsToken, MetricsMaxInterfaces,
+            HistorySettings.History, HistorySettings.DataDir, HistorySettings.Retention, HistorySettings.MaxDbSize,
         };
         command.SetAction((result, token) => run(Settings(result), token));
         return command;
@@ -69,7 +70,7 @@ public static class WatchCommand
         if (reasons.Count > 0 && excluded.Count > 0)
             throw new CliException("--reason and --exclude-reason exclude each other: pick one");
 
-        var stackReasons = Names(result.GetValue(StacksFor));
+        var stackReasons = Names("--stacks-for", result.GetValue(StacksFor));
         bool stacks = result.GetValue(Stacks);
         if (stacks && stackReasons.Count > 0)
             throw new CliException("--stacks and --stacks-for exclude each other: --stacks records every event's stack, --stacks-for only some");
@@ -127,6 +128,9 @@ public static class WatchCommand
                 "libbpf" => RingReaderKind.Libbpf,
                 var other => throw new CliException($"--ring-reader: '{other}' is not a reader (mapped, libbpf)"),
             },
+            History = result.CommandResult.Command.Name == "watch" && HistorySettings.Parse(result, onByDefault: false) is { } history
+                ? history with { Netns = filter.Netns }
+                : null,
         };
     }
 

@@ -8,6 +8,7 @@ using PacketMonitor.Core.Counters;
 using PacketMonitor.Core.Events;
 using PacketMonitor.Core.BlindSpots;
 using PacketMonitor.Core.Monitoring;
+using PacketMonitor.Core.History;
 using PacketMonitor.Kernel;
 using PacketMonitor.Kernel.BlindSpots;
 using PacketMonitor.Kernel.Btf;
@@ -38,6 +39,13 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         var metrics = settings.Metrics.Listen is null ? null : MetricsSetup.Create(settings.Metrics, reasons);
         await using var metricsServer = metrics is null ? null : MetricsSetup.Server(settings.Metrics, metrics);
 
+        // --history: events are offered to the recorder (never waiting), the exact counters once a second.
+        using var history = settings.History is { } historyOptions
+            ? HistoryRecorder.Start(historyOptions, reasons, TimeProvider.System, loggers.CreateLogger<HistoryRecorder>(), HistorySettings.HostInterfaceNames())
+            : null;
+        if (history?.Status.State == HistoryState.Ok)
+            await stderr.WriteLineAsync($"packet-monitor: recording history into {history.Options.DatabasePath}");
+
         var startedAt = KernelClock.MonotonicNow();
         using var capture = DropCapture.Attach(settings.Capture, ResolveReason, logger);
         var attachMs = (KernelClock.MonotonicNow() - startedAt) / 1_000_000.0;
@@ -56,13 +64,18 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         if (settings.Duration is TimeSpan duration)
             stop.CancelAfter(duration);
 
+        var attachedAt = DateTimeOffset.UtcNow;
+        using var countersStop = new CancellationTokenSource();
+        var recordingCounters = history is null ? Task.CompletedTask
+            : EverySecondAsync(() => history.RecordCounters(Scoped(capture.ReadCounters(), settings), attachedAt), countersStop.Token);
+
         long written = 0;
         RingBufferReader? reader = null;
         CounterReading ReadForMetrics()
         {
             var kernel = capture.ReadKernelLosses();
             var losses = new LossStats(kernel.RingBufferFull, (ulong)(reader?.QueueFull ?? 0), 0, kernel.Filtered);
-            return new CounterReading(1, Scoped(capture.ReadCounters(), settings), losses);
+            return new CounterReading(1, Scoped(capture.ReadCounters(), settings), losses, attachedAt);
         }
         Task? publishing = null;
         if (metrics is not null && metricsServer is not null)
@@ -71,7 +84,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
             metrics.Record(ReadForMetrics());
             await MetricsSetup.StartAsync(metricsServer, stderr, stop.Token);
             await stderr.FlushAsync(CancellationToken.None);
-            publishing = PublishMetricsAsync(metrics, ReadForMetrics, stop.Token);
+            publishing = EverySecondAsync(() => metrics.Record(ReadForMetrics()), stop.Token);
         }
         switch (settings.Output)
         {
@@ -80,7 +93,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
                 var queue = new EventBacklog(QueueEvents);
                 reader = RingBufferReader.Create(capture, reasons, symbols, KernelClock.Sample(), queue.Writer, settings.RingReader);
                 reader.Start();
-                var writing = WriteEventsAsync(queue, settings);
+                var writing = WriteEventsAsync(queue, settings, history);
                 await Task.WhenAny(writing, WaitAsync(stop.Token));
                 // Stop reading (what is in the ring is drained into the queue), then let the writer finish the queue.
                 reader.Stop();
@@ -95,6 +108,8 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         }
 
         // Counters are read while still attached, then the program is detached by Dispose.
+        await countersStop.CancelAsync();
+        await recordingCounters;
         if (publishing is not null)
         {
             await publishing;
@@ -102,6 +117,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
             metrics.SetStatus(false, null);
         }
         var counters = Scoped(capture.ReadCounters(), settings);
+        history?.RecordCounters(counters, attachedAt);
         var losses = capture.ReadKernelLosses() with { QueueFull = (ulong)(reader?.QueueFull ?? 0) };
         await stderr.WriteAsync(SummaryText.Final(counters, losses, reasons, reader?.Received, written,
             settings.Output is OutputMode.Text or OutputMode.Json));
@@ -139,7 +155,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
     /// Writes events until the queue completes (after stop), --count is reached or stdout closes;
     /// flushes whenever the queue runs empty. Returns the number written.
     /// </summary>
-    private async Task<long> WriteEventsAsync(EventBacklog queue, WatchSettings settings)
+    private async Task<long> WriteEventsAsync(EventBacklog queue, WatchSettings settings, HistoryRecorder? history)
     {
         await Task.Yield(); // run on the thread pool, not on the caller's stack
         long written = 0;
@@ -157,6 +173,7 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
                 while (written < limit && batches.TryRead(out var batch))
                 {
                     queue.Release(batch.Count);
+                    history?.Offer(batch);
                     for (int i = 0; i < batch.Count && written < limit; i++, written++)
                     {
                         if (json)
@@ -184,14 +201,14 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         return written;
     }
 
-    /// <summary>Once a second: the exact counters into the metrics (read by the scrapes in between).</summary>
-    private static async Task PublishMetricsAsync(PacketMonitor.Web.DropMetrics metrics, Func<CounterReading> read, CancellationToken token)
+    /// <summary>Once a second until cancelled: feeds the metrics or the history recorder from the exact counters.</summary>
+    private static async Task EverySecondAsync(Action tick, CancellationToken token)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         try
         {
             while (await timer.WaitForNextTickAsync(token))
-                metrics.Record(read());
+                tick();
         }
         catch (OperationCanceledException) { }
     }

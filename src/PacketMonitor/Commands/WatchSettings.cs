@@ -22,6 +22,9 @@ public sealed record WatchSettings
     public bool Verbose { get; init; }
     public RingReaderKind RingReader { get; init; } = RingReaderKind.Mapped;
     public MetricsSettings Metrics { get; init; } = new(null, null, PacketMonitor.Core.Metrics.InterfaceLabels.DefaultMaxNames);
+
+    /// <summary>Where to record history (--history), or null.</summary>
+    public PacketMonitor.Core.History.HistoryOptions? History { get; init; }
 }
 
 /// <summary>Prometheus metrics: where to serve them alone (null: not at all, or only on the dashboard), the token, the label limit.</summary>

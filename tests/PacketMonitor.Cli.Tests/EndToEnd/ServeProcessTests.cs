@@ -21,7 +21,7 @@ public sealed class ServeProcessTests
         KernelTest.RequireRoot();
         using var ns = new NetworkNamespace();
         int port = FreePort();
-        using var monitor = new MonitorProcess("serve", "--listen", $"127.0.0.1:{port}", "--netns", ns.Name);
+        using var monitor = new MonitorProcess("serve", "--listen", $"127.0.0.1:{port}", "--netns", ns.Name, "--no-history");
         await monitor.WaitAttachedAsync();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         var cancel = TestContext.Current.CancellationToken;
@@ -138,7 +138,7 @@ public sealed class ServeFailureTests
         using var busy = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         busy.Start();
         int port = ((IPEndPoint)busy.LocalEndpoint).Port;
-        using var monitor = new MonitorProcess("serve", "--listen", $"127.0.0.1:{port}", "--paused");
+        using var monitor = new MonitorProcess("serve", "--listen", $"127.0.0.1:{port}", "--paused", "--no-history");
 
         Assert.Equal(1, await monitor.WaitExitAsync(TimeSpan.FromSeconds(30)));
         var line = Assert.Single(monitor.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries),
@@ -152,7 +152,7 @@ public sealed class ServeFailureTests
     public async Task Serve_AllInterfacesWithoutToken_IsRefusedWithUsageError()
     {
         KernelTest.RequireRoot();
-        using var monitor = new MonitorProcess("serve", "--listen", ":5999", "--paused");
+        using var monitor = new MonitorProcess("serve", "--listen", ":5999", "--paused", "--no-history");
 
         Assert.Equal(2, await monitor.WaitExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("--token", monitor.Stderr, StringComparison.Ordinal);

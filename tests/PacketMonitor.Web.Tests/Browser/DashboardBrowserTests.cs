@@ -498,13 +498,51 @@ public sealed partial class DashboardBrowserTests(ChromiumFixture chromium) : IC
         return Path.Combine(folder, name);
     }
 
+    [Fact]
+    public async Task RangePicker_LastHour_ShowsRecordedDropsAndEvents_AndLiveComesBack()
+    {
+        var folder = Directory.CreateTempSubdirectory("pm-browser-history-");
+        try
+        {
+            await using var host = await StartHostAsync(history: new PacketMonitor.Core.History.HistoryOptions
+            {
+                DatabasePath = Path.Combine(folder.FullName, "history.db"),
+                FlushInterval = TimeSpan.FromMilliseconds(100),
+            });
+            var then = DateTimeOffset.UtcNow.AddMinutes(-10);
+            Assert.True(host.Source.Push(Enumerable.Range(0, 3).Select(i => Samples.Event(comm: $"old{i}", time: then.AddSeconds(i))).ToList()));
+            host.Source.SetCounters(new CounterEntry(3, 6, 2, Netns, 7, 420));
+            await Wait.UntilAsync(() => host.History!.Status is { EventsWritten: 3, RowsWritten: >= 4 }, "the drops in the database");
+            await using var page = await OpenAsync(host);
+            await Expect(page.Page.GetByTestId("history-badge")).ToContainTextAsync("History ");
+            await Expect(page.Page.GetByTestId("history-badge")).ToHaveAttributeAsync("data-state", "ok");
+
+            await page.Page.GetByTestId("range-select").SelectOptionAsync("1h");
+
+            await Expect(page.ChartBox).ToHaveAttributeAsync("data-window-total", "7");
+            await Expect(page.ChartBox).ToHaveAttributeAsync("data-series", "NO_SOCKET");
+            await Expect(page.Rows).ToHaveCountAsync(3);
+            await Expect(page.Rows.First.Locator("td").Nth(6)).ToHaveTextAsync("old2");
+            await Expect(page.Page.GetByTestId("events-info")).ToContainTextAsync("from history");
+
+            await page.Page.GetByTestId("range-select").SelectOptionAsync("live");
+            await Expect(page.Page.GetByTestId("events-info")).Not.ToContainTextAsync("from history");
+            await Expect(page.ChartBox).ToHaveAttributeAsync("data-points", HasPoints);
+            Assert.Empty(page.Errors);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     private static Task<DashboardHost> StartHostAsync(Action<DashboardOptions>? configure = null, bool monitoring = true,
-        FakeBlindSpots? blindSpots = null) =>
+        FakeBlindSpots? blindSpots = null, PacketMonitor.Core.History.HistoryOptions? history = null) =>
         DashboardHost.StartAsync(o =>
         {
             o.WebRoot = WebRoot();
             configure?.Invoke(o);
-        }, monitoring, withWebRoot: false, blindSpots: blindSpots);
+        }, monitoring, withWebRoot: false, blindSpots: blindSpots, history: history);
 
     private async Task<BrowserPage> OpenAsync(DashboardHost host, string path = "/")
     {

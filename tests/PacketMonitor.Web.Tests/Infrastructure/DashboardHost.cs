@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using PacketMonitor.Core.BlindSpots;
+using PacketMonitor.Core.History;
 using PacketMonitor.Core.Monitoring;
 
 namespace PacketMonitor.Web.Tests.Infrastructure;
@@ -20,8 +21,10 @@ public sealed class DashboardHost : IAsyncDisposable
     private readonly List<HubConnection> _hubs = [];
     private readonly string? _ownWebRoot;
 
-    private DashboardHost(FakeDropSource source, MonitorSession session, WebApplication app, DashboardOptions options, string? ownWebRoot)
+    private DashboardHost(FakeDropSource source, MonitorSession session, WebApplication app, DashboardOptions options, string? ownWebRoot,
+        HistoryRecorder? history = null)
     {
+        History = history;
         Source = source;
         Session = session;
         App = app;
@@ -38,11 +41,14 @@ public sealed class DashboardHost : IAsyncDisposable
     public Uri BaseAddress { get; }
     public HttpClient Http { get; }
 
+    /// <summary>The history recorder, when the host was started with history options.</summary>
+    public HistoryRecorder? History { get; }
+
     internal LiveFeed Feed => App.Services.GetRequiredService<LiveFeed>();
 
     public static async Task<DashboardHost> StartAsync(Action<DashboardOptions>? configure = null, bool monitoring = true,
         bool withWebRoot = true, int recentCapacity = RecentEvents.DefaultCapacity, TimeSpan? pollInterval = null,
-        IBlindSpotSampler? blindSpots = null)
+        IBlindSpotSampler? blindSpots = null, HistoryOptions? history = null)
     {
         var source = new FakeDropSource();
         var session = new MonitorSession(source, TimeProvider.System, NullLogger<MonitorSession>.Instance,
@@ -60,11 +66,12 @@ public sealed class DashboardHost : IAsyncDisposable
             WebRoot = webRoot ?? Path.Combine(Path.GetTempPath(), "pm-web-missing-" + Guid.NewGuid().ToString("n")),
         };
         configure?.Invoke(options);
-        var app = DashboardServer.Build(session, options);
+        var recorder = history is null ? null : HistoryRecorder.Start(session, history, TimeProvider.System, NullLogger.Instance);
+        var app = DashboardServer.Build(session, options, history: recorder);
         await app.StartAsync(TestContext.Current.CancellationToken);
         if (monitoring)
             await session.StartAsync(TestContext.Current.CancellationToken);
-        return new DashboardHost(source, session, app, options, webRoot);
+        return new DashboardHost(source, session, app, options, webRoot, recorder);
     }
 
     public Uri Url(string relative) => new(BaseAddress, relative);
@@ -103,6 +110,7 @@ public sealed class DashboardHost : IAsyncDisposable
         await App.StopAsync(CancellationToken.None);
         await App.DisposeAsync();
         await Session.DisposeAsync();
+        History?.Dispose();
         if (_ownWebRoot is not null)
             Directory.Delete(_ownWebRoot, recursive: true);
     }

@@ -13,6 +13,7 @@ import {
   eventKey, eventMatches, formatBytes, formatClock, formatCount, formatCounterRate, formatFlow, formatInterface,
   formatOwner, formatProtocol, formatRate, formatTime, hexDump, parseHex, pcapngQuery, unseenDropRate,
 } from "./format.js";
+import { historyQueries, historyStatus, rangeFor, ratesToChart, stepUnit } from "./history.js";
 
 const MAX_EVENTS = 500;          // rows kept in the live table
 const CHART_SECONDS = 300;       // chart window: 5 minutes of 1 s points
@@ -47,6 +48,7 @@ const state = {
   omitted: 0,               // events the server left out of live batches for this page
   filter: { reason: "", protocol: "", text: "", hideUnspecified: false },
   reasons: new Map(),       // name -> { code, explanation, hint }
+  history: null,            // null: live; else the history view { range, entries, byKey, source, error }
   dirty: { status: true, stats: false, events: true, chart: false },
 };
 
@@ -164,12 +166,17 @@ function renderStatus() {
 
 /** Events lost on the way: kernel ring full, userspace queue full, live clients too slow. (`filtered` is on purpose, not a loss.) */
 function sumLost(lost) {
-  return (Number(lost?.ring_buffer_full) || 0) + (Number(lost?.queue_full) || 0) + (Number(lost?.slow_clients) || 0);
+  return (Number(lost?.ring_buffer_full) || 0) + (Number(lost?.queue_full) || 0) + (Number(lost?.slow_clients) || 0) + (Number(lost?.history) || 0);
 }
 
 function renderStats() {
   const stats = state.stats;
   if (!stats) return;
+  const recording = historyStatus(stats.history);
+  const badge = $("history-badge");
+  if (badge.dataset.state !== recording.state) badge.dataset.state = recording.state;
+  setText("history-badge", recording.text);
+  badge.title = recording.title;
   setText("card-total", formatCount(stats.total_drops));
   setText("card-bytes", stats.total_bytes != null ? formatBytes(stats.total_bytes) : "");
   setText("card-tcp", formatCount(stats.tcp_drops));
@@ -181,7 +188,7 @@ function renderStats() {
   setText("card-lost", formatCount(sumLost(lost)));
   setText("card-lost-detail",
     `ring ${formatCount(lost.ring_buffer_full)} · queue ${formatCount(lost.queue_full)} · ` +
-    `slow clients ${formatCount(lost.slow_clients)}` + (lost.filtered ? ` (+${formatCount(lost.filtered)} filtered on purpose)` : ""));
+    `slow clients ${formatCount(lost.slow_clients)}` + (lost.history ? ` · history ${formatCount(lost.history)}` : "") + (lost.filtered ? ` (+${formatCount(lost.filtered)} filtered on purpose)` : ""));
 
   const top = (items) => [...(items ?? [])].sort((a, b) => (b.count ?? 0) - (a.count ?? 0)).slice(0, TOP_ROWS);
 
@@ -383,6 +390,8 @@ function ingestIncoming() {
 
   if (state.paused) {
     state.newWhilePaused += fresh.length;
+  } else if (state.history) {
+    // The table shows history: live events are kept for when the view goes back to live.
   } else if (!state.rebuild) {
     const fragment = document.createDocumentFragment();
     for (const entry of fresh) {
@@ -395,9 +404,9 @@ function ingestIncoming() {
 
 function rebuildEventTable() {
   state.rebuild = false;
-  if (state.paused) return;
+  if (state.paused && !state.history) return;
   const fragment = document.createDocumentFragment();
-  for (const entry of state.entries) {
+  for (const entry of state.history?.entries ?? state.entries) {
     if (eventMatches(entry.event, state.filter)) fragment.append(rowFor(entry));
   }
   $("event-rows").replaceChildren(fragment);
@@ -406,6 +415,15 @@ function rebuildEventTable() {
 
 function renderEventInfo() {
   const shown = $("event-rows").childElementCount;
+  if (state.history) {
+    const view = state.history;
+    $("events-empty").hidden = shown > 0;
+    setText("events-empty", view.error ? `History unavailable: ${view.error}` : view.loading ? "Loading history…" : "No event recorded in this range.");
+    setText("events-info", view.error ? "" : `${formatCount(shown)} shown of ${formatCount(view.entries.length)} events between ` +
+      `${new Date(view.range.from * 1000).toLocaleString()} and ${new Date(view.range.to * 1000).toLocaleString()} (newest first, from ${view.source ?? "…"})`);
+    $("event-table").dataset.rows = String(shown);
+    return;
+  }
   const empty = $("events-empty");
   empty.hidden = shown > 0;
   setText("events-empty", state.entries.length === 0 ? "No drops yet." : "No kept event matches the filters.");
@@ -500,6 +518,8 @@ function openDetail(entry) {
 
 let chart = null;
 const chartLabels = [];
+const liveData = { labels: chartLabels, datasets: [] }; // the live chart, updated even while history is shown
+let historyData = null;                                   // the chart data of the history view, or null
 
 function createChart() {
   if (!window.Chart) {
@@ -508,7 +528,7 @@ function createChart() {
   }
   chart = new window.Chart($("drops-chart"), {
     type: "bar",
-    data: { labels: chartLabels, datasets: [] },
+    data: liveData,
     options: {
       animation: false,
       responsive: true,
@@ -529,7 +549,7 @@ function createChart() {
 }
 
 function seriesFor(name) {
-  const datasets = chart.data.datasets;
+  const datasets = liveData.datasets;
   let dataset = datasets.find((d) => d.label === name);
   if (dataset) return dataset;
   const named = datasets.filter((d) => d.label !== OTHER_SERIES).length;
@@ -588,7 +608,7 @@ function addChartPoint(stats) {
   const drops = dropsSinceBaseline(stats);
   if (!chart) return;
   const bucket = Math.floor((Date.parse(stats.time) || Date.now()) / 1000);
-  const datasets = () => chart.data.datasets;
+  const datasets = () => liveData.datasets;
   if (lastBucket === null || bucket > lastBucket) {
     // New second(s): seconds without a message (monitoring stopped, reconnecting) are zero.
     const missing = lastBucket === null ? 0 : Math.min(bucket - lastBucket - 1, CHART_SECONDS);
@@ -607,13 +627,16 @@ function addChartPoint(stats) {
     chartLabels.splice(0, chartLabels.length - CHART_SECONDS);
     for (const dataset of datasets()) dataset.data.splice(0, dataset.data.length - CHART_SECONDS);
     // A reason that left the window frees its colour.
-    chart.data.datasets = datasets().filter((d) => d.data.some((v) => v > 0));
+    liveData.datasets = datasets().filter((d) => d.data.some((v) => v > 0));
   }
   state.dirty.chart = true;
 }
 
 function renderChart() {
   if (!chart) return;
+  const shown = historyData ?? liveData;
+  if (chart.data !== shown) chart.data = shown;
+  chart.options.scales.y.title.text = historyData ? stepUnit(historyData.step) : "drops/s";
   chart.update("none");
   // Summaries for tests and scripts: number of points, drops in the window, series names.
   const box = $("chart-box");
@@ -622,6 +645,71 @@ function renderChart() {
   box.dataset.points = String(chartLabels.length);
   box.dataset.windowTotal = String(total);
   box.dataset.series = chart.data.datasets.map((d) => d.label).join(",");
+}
+
+// ---------------------------------------------------------------- history view
+
+let historyRequest = 0;
+
+/** Switches chart and table between live and a time range read from the history database. */
+async function applyRange() {
+  const choice = $("range-select").value;
+  $("range-custom").hidden = choice !== "custom";
+  showRangeMessage("");
+  let range;
+  try {
+    range = rangeFor(choice, Date.now(), $("range-from").value, $("range-to").value);
+  } catch (error) {
+    if (choice === "custom") showRangeMessage(error.message);
+    return;
+  }
+  const request = ++historyRequest;
+  if (!range) {
+    state.history = null;
+    historyData = null;
+    setText("chart-title", "Drops per second by reason");
+    setText("chart-window", "(last 5 minutes)");
+    setText("events-title", "Live events");
+    state.rebuild = true;
+    state.dirty.chart = true;
+    scheduleRender();
+    return;
+  }
+  state.history = { range, entries: [], byKey: new Map(), source: null, error: null, loading: true };
+  setText("events-title", "Events (history)");
+  state.rebuild = true;
+  scheduleRender();
+  const queries = historyQueries(range);
+  try {
+    const [rates, events] = await Promise.all([getJson(queries.rates), getJson(queries.events)]);
+    if (request !== historyRequest) return; // a newer choice won
+    historyData = ratesToChart(rates, MAX_CHART_SERIES, OTHER_SERIES);
+    setText("chart-title", "Drops by reason");
+    setText("chart-window", `(${new Date(range.from * 1000).toLocaleString()} – ${new Date(range.to * 1000).toLocaleString()}, ${stepUnit(historyData.step)})`);
+    const entries = (events.events ?? []).map((event) => ({ event, key: `h-${eventKey(event)}`, time: Date.parse(event.timestamp) || 0, row: null }));
+    state.history = { range, entries, byKey: new Map(entries.map((e) => [e.key, e])), source: events.source ?? "history", error: null, loading: false };
+  } catch (error) {
+    if (request !== historyRequest) return;
+    historyData = { labels: [], step: 1, datasets: [] };
+    state.history = { ...state.history, error: error.message, loading: false };
+    showRangeMessage(error.message);
+  }
+  state.rebuild = true;
+  state.dirty.chart = true;
+  scheduleRender();
+}
+
+async function getJson(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json", ...authHeaders() } });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(body?.detail ?? body?.title ?? `HTTP ${response.status}`);
+  return body;
+}
+
+function showRangeMessage(text) {
+  const element = $("range-message");
+  element.textContent = text ?? "";
+  element.hidden = !text;
 }
 
 // ---------------------------------------------------------------- server
@@ -792,11 +880,13 @@ function wire() {
   $("filter-protocol").addEventListener("change", readFilter);
   $("filter-text").addEventListener("input", readFilter);
   $("filter-hide-unspecified").addEventListener("change", readFilter);
+  $("range-select").addEventListener("change", applyRange);
+  $("range-apply").addEventListener("click", applyRange);
 
   const rows = $("event-rows");
   const open = (target) => {
     const row = target.closest("tr[data-key]");
-    if (row) openDetail(state.byKey.get(row.dataset.key));
+    if (row) openDetail((state.history?.byKey ?? state.byKey).get(row.dataset.key));
   };
   rows.addEventListener("click", (event) => open(event.target));
   rows.addEventListener("keydown", (event) => {
