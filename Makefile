@@ -112,6 +112,9 @@ bench-deps: # The peers' packages (BENCH_PACKAGES), kept out of DEB_PACKAGES so 
 bench-peers: deps bench-deps all tracefs ## packet-monitor against BCC, bpftrace and perf on one drop workload (bench/peers/run.sh)
 	bench/peers/run.sh
 
+soak: deps all tracefs ## Storm soak: 10 min at full rate, history, two browsers, Prometheus; asserts (bench/soak/run.sh, SOAK_SECONDS=N)
+	bench/soak/run.sh
+
 bench-history: check-dotnet ## History writer rows/s, growth per million events, /api/history/rates over 24 h (synthetic)
 	@mkdir -p $(BUILD)/bench
 	$(DOTNET) run --project bench/history -c Release -- --out $(BUILD)/bench/history.json

@@ -38,14 +38,23 @@ public static class DashboardServer
     /// <summary>Builds (does not start) the server; run it with <see cref="RunAsync"/>.</summary>
     /// <exception cref="ArgumentException">A bad listen address, or a non-loopback one without a token.</exception>
     /// <param name="history">The recorder of <c>serve</c>'s history, for <c>/api/history/*</c>, <c>/api/events?from=</c> and <c>/api/stats</c>; none when off.</param>
+    /// <summary>The listen address, checked: well formed, and not beyond loopback without a token. Throws ArgumentException.</summary>
+    public static void CheckListen(string listenText, string? token) => Checked(listenText, token);
+
+    private static ListenAddress Checked(string listenText, string? token)
+    {
+        var listen = ListenAddress.Parse(listenText);
+        if (!listen.IsLoopback && string.IsNullOrEmpty(token))
+            throw new ArgumentException(
+                $"--listen {listenText} is reachable from other machines: pass --token TOKEN (or set PACKET_MONITOR_TOKEN) so that only you can use the dashboard, or listen on 127.0.0.1");
+        return listen;
+    }
+
     public static WebApplication Build(MonitorSession session, DashboardOptions options, ILoggerProvider? logs = null, HistoryRecorder? history = null)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(options);
-        var listen = ListenAddress.Parse(options.Listen);
-        if (!listen.IsLoopback && string.IsNullOrEmpty(options.Token))
-            throw new ArgumentException(
-                $"--listen {options.Listen} is reachable from other machines: pass --token TOKEN (or set PACKET_MONITOR_TOKEN) so that only you can use the dashboard, or listen on 127.0.0.1");
+        var listen = Checked(options.Listen, options.Token);
         string webRoot = Path.GetFullPath(options.WebRoot ?? Path.Combine(AppContext.BaseDirectory, "wwwroot"));
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -116,7 +125,7 @@ public static class DashboardServer
             app.Lifetime.ApplicationStopped.Register(files.Dispose);
         }
         app.UseRouting();
-        MapEndpoints(app, session, options, webRoot);
+        MapEndpoints(app, session, options, webRoot, history);
         return app;
     }
 
@@ -179,7 +188,7 @@ public static class DashboardServer
         json.TypeInfoResolverChain.Insert(0, DashboardJsonContext.Default);
     }
 
-    private static void MapEndpoints(WebApplication app, MonitorSession session, DashboardOptions options, string webRoot)
+    private static void MapEndpoints(WebApplication app, MonitorSession session, DashboardOptions options, string webRoot, HistoryRecorder? history)
     {
         var api = app.MapGroup("/api").WithTags("api");
 
@@ -220,6 +229,8 @@ public static class DashboardServer
             .WithSummary("Liveness: always ok while the process serves; running tells whether monitoring is on.");
 
         var metrics = options.Metrics ?? new DropMetrics(session.Reasons);
+        if (history is not null)
+            metrics.HistoryLost = () => (ulong)history.EventsLost;
         var following = metrics.Follow(session);
         app.Lifetime.ApplicationStopped.Register(following.Dispose);
         app.MapMetrics(AccessControl.MetricsPath, metrics.Registry).ExcludeFromDescription();

@@ -65,13 +65,19 @@ public sealed class DropMetrics
             "Bytes of the packets dropped by the kernel (skb length), by drop reason, L4 protocol and interface.",
             new CounterConfiguration { LabelNames = dropLabels });
         _lost = factory.CreateCounter("packet_monitor_events_lost_total",
-            "Drop events (the per-packet detail, not the counts) lost, by stage: ring_full, filtered (by a kernel filter, on purpose), queue_full, slow_clients.",
+            "Drop events (the per-packet detail, not the counts) lost, by stage: ring_full, filtered (by a kernel filter, on purpose), queue_full, slow_clients, history (not recorded in the history database).",
             new CounterConfiguration { LabelNames = ["stage"] });
         _monitoring = factory.CreateGauge("packet_monitor_monitoring", "1 while the kernel program is attached, 0 when monitoring is stopped.");
         _buildInfo = factory.CreateGauge("packet_monitor_build_info", "Always 1: the version, the attach mode in use (or last used) and the kernel release.",
             new GaugeConfiguration { LabelNames = ["version", "attach_mode", "kernel"] });
         Registry.AddBeforeCollectCallback(Publish);
     }
+
+    /// <summary>
+    /// Events the history recorder lost so far (for the life of the process, so outside the per-capture totals),
+    /// exported as the <c>history</c> stage; null when history is off.
+    /// </summary>
+    public Func<ulong>? HistoryLost { get; set; }
 
     /// <summary>The registry to serve (<c>GET /metrics</c>).</summary>
     public CollectorRegistry Registry { get; }
@@ -115,6 +121,8 @@ public sealed class DropMetrics
         }
         foreach (var (stage, count) in _totals.Losses())
             _lost.WithLabels(stage).IncTo(count);
+        if (HistoryLost is { } historyLost)
+            _lost.WithLabels("history").IncTo(historyLost());
         bool running;
         string attachMode;
         lock (_statusGate)

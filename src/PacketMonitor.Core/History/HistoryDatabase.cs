@@ -61,6 +61,15 @@ public sealed class HistoryDatabase : IDisposable
                     Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
                         | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
             }
+            if (!OperatingSystem.IsWindows() && !File.Exists(path))
+            {
+                // Owner only (0600); SQLite gives its -wal and -shm files the database file's mode.
+                using var created = new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew, Access = FileAccess.Write,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
+            }
             connection = Connect(path, readOnly: false);
             // Must precede the first table; on an existing database it changes nothing.
             Execute(connection, "PRAGMA auto_vacuum = INCREMENTAL");

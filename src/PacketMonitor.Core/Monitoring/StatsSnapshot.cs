@@ -83,6 +83,5 @@ public sealed record LossStats(ulong RingBufferFull, ulong QueueFull, ulong Slow
         yield return ("filtered", Filtered);
         yield return ("queue_full", QueueFull);
         yield return ("slow_clients", SlowClients);
-        yield return ("history", History);
     }
 }

@@ -41,6 +41,7 @@ public static class ServeCommand
         string? token = result.GetValue(Token) ?? Environment.GetEnvironmentVariable("PACKET_MONITOR_TOKEN");
         if (result.GetValue(Token) is string given && string.IsNullOrWhiteSpace(given))
             throw new CliException($"--token: '{given}' is blank: give a secret string (or leave --token out when listening on loopback)");
+        DashboardServer.CheckListen(listen, token); // before anything is opened or attached
         using var loggers = Logging.Create(stderr, settings.Verbose);
         var logger = loggers.CreateLogger("packet-monitor");
 
@@ -49,6 +50,7 @@ public static class ServeCommand
         await using var session = new MonitorSession(source, TimeProvider.System, loggers.CreateLogger<MonitorSession>(),
             blindSpots: new KernelBlindSpotSampler(logger));
         var metrics = MetricsSetup.Create(settings.Metrics, reasons);
+        await using var metricsServer = MetricsSetup.Server(settings.Metrics, metrics); // checks --metrics-listen before history opens
         // Subscribed before the first start so that no drop is missed; a database problem is logged, never fatal.
         using var history = historyOptions is null ? null
             : HistoryRecorder.Start(session, historyOptions, TimeProvider.System, loggers.CreateLogger<HistoryRecorder>(), HistorySettings.HostInterfaceNames());
@@ -65,7 +67,6 @@ public static class ServeCommand
             Metrics = metrics,
             ReasonList = () => reasons.All.Select(r => (r.Code, r.Name)).ToList(),
         }, history: history);
-        await using var metricsServer = MetricsSetup.Server(settings.Metrics, metrics);
         if (!result.GetValue(Paused))
         {
             var status = await session.StartAsync(stop);

@@ -141,6 +141,8 @@ public static class WatchCommand
             && (!int.TryParse(max, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out maxInterfaces)
                 || maxInterfaces is < 1 or > 10_000))
             throw new CliException($"--metrics-max-interfaces: '{max}' must be a number from 1 to 10000");
+        if (result.GetValue(MetricsToken) is string given && string.IsNullOrWhiteSpace(given))
+            throw new CliException($"--metrics-token: '{given}' is blank: give a secret string (or leave it out on loopback)");
         var token = result.GetValue(MetricsToken) ?? Environment.GetEnvironmentVariable("PACKET_MONITOR_METRICS_TOKEN");
         return new MetricsSettings(result.GetValue(MetricsListen), string.IsNullOrEmpty(token) ? null : token, maxInterfaces);
     }

@@ -80,6 +80,8 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
         Task? publishing = null;
         if (metrics is not null && metricsServer is not null)
         {
+            if (history is not null)
+                metrics.HistoryLost = () => (ulong)history.EventsLost;
             metrics.SetStatus(true, AttachModes.Name(capture.AttachMode));
             metrics.Record(ReadForMetrics());
             await MetricsSetup.StartAsync(metricsServer, stderr, stop.Token);

@@ -56,7 +56,7 @@ public sealed class ExportTests : IDisposable
     [Theory]
     [InlineData(new[] { "--pcapng", " " }, "packet-monitor: --pcapng: give a file name, or - for standard output")]
     [InlineData(new[] { "--pcapng", "x", "--count", "0" }, "packet-monitor: --count: '0' is not a positive number")]
-    [InlineData(new[] { "--pcapng", "x", "--duration", "soon" }, "packet-monitor: --duration: 'soon' is not a positive duration (examples: 30s, 5m, 1h, 500ms)")]
+    [InlineData(new[] { "--pcapng", "x", "--duration", "soon" }, "packet-monitor: --duration: 'soon' is not a positive duration (examples: 30s, 5m, 1h, 7d, 500ms)")]
     [InlineData(new[] { "--count", "5" }, "packet-monitor: Option '--pcapng' is required.")]
     [InlineData(new[] { "--pcapng", "x", "--json" }, "packet-monitor: Unrecognized command or argument '--json'.")]
     public async Task Run_BadOptions_OneLineAndUsageExitCode(string[] args, string expectedFirstLine)

@@ -34,6 +34,23 @@ public sealed class HistoryDatabaseTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Open_NewFolderAndDatabase_AreForTheOwnerOnly()
+    {
+        // SECURITY.md 5.3: captured headers are traffic; other local users must not read them.
+        string folder = System.IO.Path.Combine(_folder.Path, "data");
+        string path = System.IO.Path.Combine(folder, "history.db");
+        using (var db = HistoryDatabase.Open(path))
+            db.Write([[HistorySamples.Full(T0)]], [], NoName);
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute,
+            File.GetUnixFileMode(folder));
+        foreach (var file in Directory.GetFiles(folder))
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        Assert.Contains(path, Directory.GetFiles(folder));
+    }
+
+    [Fact]
     public void Open_NewDatabase_IsWalWithIncrementalVacuumAndRecordsItsSchemaVersion()
     {
         using (HistoryDatabase.Open(_folder.Database)) { }
