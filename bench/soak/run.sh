@@ -15,7 +15,7 @@
 #   SOAK_SECONDS    storm duration (default 600)
 #   SOAK_THREADS    generator threads (default 2)
 #   SOAK_PAGES      browser pages (default 2)
-#   SOAK_MAX_RSS_MB, SOAK_MAX_SLOPE_MB_MIN  limits (default 400, 2)
+#   SOAK_MAX_RSS_MB, SOAK_MAX_SLOPE_MB_MIN  limits (default 500, 2)
 # Prints a Markdown table; writes build/bench/soak.json.
 set -euo pipefail
 export LC_ALL=C
@@ -26,7 +26,7 @@ PM=${PACKET_MONITOR:-$ROOT/build/bin/packet-monitor}
 SECS=${SOAK_SECONDS:-600}
 THREADS=${SOAK_THREADS:-2}
 PAGES=${SOAK_PAGES:-2}
-MAX_RSS=${SOAK_MAX_RSS_MB:-400}
+MAX_RSS=${SOAK_MAX_RSS_MB:-500}
 MAX_SLOPE=${SOAK_MAX_SLOPE_MB_MIN:-2}
 OUT=$ROOT/build/bench
 DROPGEN=$OUT/dropgen
@@ -111,7 +111,7 @@ curl -sf "$URL/api/stats" >"$TMP/stats.json"
 curl -sf "$URL/api/events?limit=1" >"$TMP/events.json"
 sleep 6 # one more scrape after the last counter poll
 curl -sfG "http://127.0.0.1:$PROM_PORT/api/v1/query" \
-	--data-urlencode 'query=sum(packet_monitor_drops_total{reason="NO_SOCKET",protocol="UDP",interface="lo"})' >"$TMP/prom.json"
+	--data-urlencode 'query=sum(packet_monitor_drops_total{reason="NO_SOCKET",protocol="udp",interface="lo"})' >"$TMP/prom.json"
 hwm=$(grep -oP '^VmHWM:\s*\K\d+' "/proc/$SRV_PID/status")
 kill -USR1 "$MEASURE_PID"
 wait "$MEASURE_PID" || { log "measure.mjs failed:"; cat "$TMP/measure.err" >&2; exit 1; }
@@ -164,7 +164,8 @@ jq -r '
 	"| exact counter vs sent | \(.counted) / \(.sent) | \(ok(.checks.counters_exact)) |",
 	"| events: received + ring full + queue full = sent | \(.received) + \(.lost.ring_buffer_full) + \(.lost.queue_full) = \(.received + .lost.ring_buffer_full + .lost.queue_full) / \(.sent) (slow clients skipped \(.lost.slow_clients)) | \(ok(.checks.events_accounted)) |",
 	"| history NO_SOCKET (soak namespace) vs exact counter | \(.history_no_socket) / \(.counted) | \(ok(.checks.history_matches_counters)) |",
-	"| Prometheus NO_SOCKET/UDP/lo (last scrape) | \(.prometheus_no_socket_lo) | \(ok(.checks.prometheus_matches_counters)) |",
+	"| history events written / lost (own stage, writer slower than the storm) | \(.history_state.events_written) / \(.lost.history) (database \(r(.history_state.database_bytes / 1048576)) MB) | |",
+	"| Prometheus NO_SOCKET/udp/lo (last scrape) | \(.prometheus_no_socket_lo) | \(ok(.checks.prometheus_matches_counters)) |",
 	(.pages[] | "| page \(.page): rows/s, fps, responds after | \(r(.rows_per_s_mean)), \(r(.fps_mean)), filter \(if .filter_works then "works" else "FAILED" end) | |"),
 	"| dashboard still updating | | \(ok(.checks.dashboard_updating)) |"
 	' "$OUT/soak.json"

@@ -44,7 +44,7 @@ public sealed record HistoryOptions
     public int MaxBatchEvents { get; init; } = 20_000;
 
     /// <summary>Events that may wait for the writer; beyond it they are counted as lost (stage "history").</summary>
-    public int QueueCapacityEvents { get; init; } = 256 * 1024;
+    public int QueueCapacityEvents { get; init; } = 64 * 1024; // about half a second at full rate; bounds memory (bench/soak)
 
     /// <summary>How often retention and the size limit are enforced (and the file checked).</summary>
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(5);
