@@ -25,6 +25,7 @@ public sealed class HistoryDatabase : IDisposable
     private readonly SqliteCommand _upsertMinute;
     private readonly Dictionary<(string Reason, uint Code, byte Protocol, uint Ifindex, uint Netns), (long Id, string Ifname)> _series = [];
     private readonly long _pageSize;
+    private FileStream? _writerLock;
 
     private HistoryDatabase(string path, SqliteConnection connection)
     {
@@ -49,6 +50,7 @@ public sealed class HistoryDatabase : IDisposable
     public static HistoryDatabase Open(string path, long maxDatabaseBytes = HistoryOptions.DefaultMaxDatabaseBytes)
     {
         SqliteConnection? connection = null;
+        FileStream? writerLock = null;
         try
         {
             string? directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
@@ -70,6 +72,7 @@ public sealed class HistoryDatabase : IDisposable
                     UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
                 });
             }
+            writerLock = LockForWriting(path);
             connection = Connect(path, readOnly: false);
             // Must precede the first table; on an existing database it changes nothing.
             Execute(connection, "PRAGMA auto_vacuum = INCREMENTAL");
@@ -84,17 +87,39 @@ public sealed class HistoryDatabase : IDisposable
             long walLimit = Math.Clamp(maxDatabaseBytes / 32, 256L << 10, 16L << 20);
             Execute(connection, $"PRAGMA journal_size_limit = {walLimit}");
             HistorySchema.Migrate(connection);
-            return new HistoryDatabase(path, connection) { WalLimit = walLimit };
+            return new HistoryDatabase(path, connection) { WalLimit = walLimit, _writerLock = writerLock };
         }
         catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
         {
             connection?.Dispose();
+            writerLock?.Dispose();
             throw Describe(path, e);
         }
         catch
         {
             connection?.Dispose();
+            writerLock?.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// One writer per database: two monitors recording into one file would count every drop twice. An exclusive
+    /// lock (flock, released by the kernel when the process dies) on <c>history.db.lock</c>; readers do not take it.
+    /// </summary>
+    private static FileStream LockForWriting(string path)
+    {
+        try
+        {
+            var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows())
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            return new FileStream(path + ".lock", options);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException && File.Exists(path + ".lock"))
+        {
+            throw new HistoryException(
+                $"history database {path} is being recorded by another packet-monitor: give this one its own --data-dir, or --no-history");
         }
     }
 
@@ -432,5 +457,6 @@ public sealed class HistoryDatabase : IDisposable
         _upsertSecond.Dispose();
         _upsertMinute.Dispose();
         _connection.Dispose();
+        _writerLock?.Dispose();
     }
 }

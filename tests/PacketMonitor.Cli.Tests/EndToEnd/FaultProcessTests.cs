@@ -8,6 +8,54 @@ namespace PacketMonitor.Cli.Tests.EndToEnd;
 public sealed class FaultProcessTests
 {
     [Fact]
+    public async Task TwoServeInstancesOnOneHistoryDatabase_TheSecondSaysSoAndServesWithoutHistory()
+    {
+        KernelTest.RequireRoot();
+        var dataDir = Directory.CreateTempSubdirectory("pm-two-serve-");
+        try
+        {
+            int firstPort = FreePort(), secondPort = FreePort();
+            using var first = new MonitorProcess("serve", "--listen", $"127.0.0.1:{firstPort}", "--data-dir", dataDir.FullName);
+            await first.WaitAttachedAsync();
+            using var second = new MonitorProcess("serve", "--listen", $"127.0.0.1:{secondPort}", "--data-dir", dataDir.FullName);
+            await second.WaitAttachedAsync();
+
+            Assert.Contains("recording history into", first.Stderr, StringComparison.Ordinal);
+            Assert.Contains("is being recorded by another packet-monitor: give this one its own --data-dir, or --no-history", second.Stderr, StringComparison.Ordinal);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{secondPort}") };
+            string? stats = null;
+            Assert.True(await KernelTest.EventuallyAsync(() => (stats = TryGet(http, "/api/stats")) is not null, TimeSpan.FromSeconds(15)));
+            using var json = JsonDocument.Parse(stats!);
+            Assert.True(json.RootElement.GetProperty("running").GetBoolean());
+            Assert.Equal("failed", json.RootElement.GetProperty("history").GetProperty("state").GetString());
+            Assert.False(first.Process.HasExited);
+        }
+        finally
+        {
+            dataDir.Delete(recursive: true);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string? TryGet(HttpClient http, string path)
+    {
+        try
+        {
+            return http.GetStringAsync(new Uri(path, UriKind.Relative)).GetAwaiter().GetResult();
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    [Fact]
     public async Task TwoWatchInstancesAtOnce_BothSeeEveryDrop()
     {
         KernelTest.RequireRoot();

@@ -51,6 +51,20 @@ public sealed class HistoryDatabaseTests : IDisposable
     }
 
     [Fact]
+    public void Open_DatabaseAnotherWriterHolds_IsRefusedUntilItCloses()
+    {
+        var first = HistoryDatabase.Open(_folder.Database);
+        var refused = Assert.Throws<HistoryException>(() => HistoryDatabase.Open(_folder.Database));
+        Assert.Equal($"history database {_folder.Database} is being recorded by another packet-monitor: give this one its own --data-dir, or --no-history",
+            refused.Message);
+        Assert.Empty(new HistoryReader(_folder.Database).Events(new EventQuery { Limit = 1 })); // readers are not locked out
+
+        first.Dispose();
+        using var second = HistoryDatabase.Open(_folder.Database);
+        Assert.Equal(1, second.Write([[HistorySamples.Full(T0)]], [], NoName));
+    }
+
+    [Fact]
     public void Open_NewDatabase_IsWalWithIncrementalVacuumAndRecordsItsSchemaVersion()
     {
         using (HistoryDatabase.Open(_folder.Database)) { }

@@ -201,7 +201,7 @@ public sealed class HistoryRecorderTests : IDisposable
     }
 
     [Fact]
-    public async Task Running_DiskFull_ReportsFailedWithTheReason()
+    public async Task Running_DiskFullThenFreed_ReportsFailedWithTheReasonThenResumes()
     {
         RootOnly.Require();
         string mount = Path.Combine(_folder.Path, "small");
@@ -222,6 +222,13 @@ public sealed class HistoryRecorderTests : IDisposable
                 Assert.Contains("disk is full", recorder.Status.Message, StringComparison.Ordinal);
                 Assert.True(recorder.Status.EventsWritten > 0);
                 recorder.Offer(Batch(10)); // still accepted, counted as lost
+
+                // Space freed again (the file system grown): recording resumes by itself.
+                Run("mount", ["-o", "remount,size=64m", mount]);
+                Assert.True(await HistorySamples.EventuallyAsync(() => recorder.Status.State == HistoryState.Ok), "did not resume");
+                long before = recorder.Status.EventsWritten;
+                recorder.Offer(Batch(5, 1_000_000));
+                Assert.True(await HistorySamples.EventuallyAsync(() => recorder.Status.EventsWritten == before + 5), "nothing written after the space came back");
             }
         }
         finally
