@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PacketMonitor.Core.History;
 
 namespace PacketMonitor.Cli.Commands;
 
@@ -12,13 +13,18 @@ public sealed record ExportSettings
     public required string Output { get; init; }
 
     public bool ToStdout => Output == "-";
+
+    /// <summary>Read from the history database instead of capturing: [From, To) of this file; null for live.</summary>
+    public HistoryRange? History { get; init; }
 }
+
+/// <summary>The events of a time range in a history database.</summary>
+public sealed record HistoryRange(string DatabasePath, DateTimeOffset From, DateTimeOffset To);
 
 /// <summary>`packet-monitor export --pcapng FILE`: options, and their translation into <see cref="ExportSettings"/>.</summary>
 /// <remarks>
-/// Events come from a live capture with the filters of `watch`. Reading them from the history database
-/// (--from/--to) is another event source for <see cref="ExportRunner.WriteAsync"/>, which takes any sequence of
-/// event batches.
+/// Events come from a live capture with the filters of `watch`, or with --from/--to/--since from the history
+/// database that `serve` (or `watch --history`) recorded.
 /// </remarks>
 public static class ExportCommand
 {
@@ -34,12 +40,14 @@ public static class ExportCommand
         var command = new Command("export",
             "Write the packets the kernel drops to a pcapng file for Wireshark, as they happen. Stops after --count packets, "
             + "after --duration, or at Ctrl-C (without either it runs until Ctrl-C, like tcpdump -w). Each packet carries its real "
-            + "length, the drop time and a comment with the reason, kernel location and CPU context.")
+            + "length, the drop time and a comment with the reason, kernel location and CPU context. With --from/--to or --since the "
+            + "packets come from the history database instead (no capture; --count keeps the newest N of the range).")
         {
             Pcapng, WatchCommand.Count, WatchCommand.DurationOption,
             WatchCommand.Reason, WatchCommand.ExcludeReason, WatchCommand.Protocol, WatchCommand.Port, WatchCommand.Host,
             WatchCommand.Interface, WatchCommand.Netns, WatchCommand.IncludeUnspecified, WatchCommand.RingSize,
             WatchCommand.SnapLen, WatchCommand.Attach, WatchCommand.Verbose,
+            HistoryCommand.From, HistoryCommand.To, HistoryCommand.Since, HistorySettings.DataDir,
         };
         command.SetAction((result, token) => run(Settings(result), token));
         return command;
@@ -52,6 +60,23 @@ public static class ExportCommand
         string output = result.GetValue(Pcapng) ?? "";
         if (output.Trim().Length == 0)
             throw new CliException("--pcapng: give a file name, or - for standard output");
-        return new ExportSettings { Watch = WatchCommand.Settings(result), Output = output };
+        var watch = WatchCommand.Settings(result);
+        bool fromHistory = result.GetValue(HistoryCommand.From) is not null || result.GetValue(HistoryCommand.To) is not null
+            || result.GetValue(HistoryCommand.Since) is not null;
+        if (!fromHistory)
+        {
+            if (result.GetValue(HistorySettings.DataDir) is not null)
+                throw new CliException("--data-dir reads the history: give the time range with --from/--to or --since");
+            return new ExportSettings { Watch = watch, Output = output };
+        }
+        if (watch.Duration is not null)
+            throw new CliException("--duration is for a live capture: from history, the range is --from/--to or --since");
+        var (from, to) = HistoryCommand.Range(result, DateTimeOffset.UtcNow);
+        string dataDir = result.GetValue(HistorySettings.DataDir) is { } dir ? Path.GetFullPath(dir) : HistoryOptions.DefaultDataDirectory;
+        return new ExportSettings
+        {
+            Watch = watch, Output = output,
+            History = new HistoryRange(Path.Combine(dataDir, HistoryOptions.FileName), from, to),
+        };
     }
 }

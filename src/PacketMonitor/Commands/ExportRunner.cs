@@ -1,5 +1,6 @@
 using PacketMonitor.Core.Events;
 using PacketMonitor.Core.Exports;
+using PacketMonitor.Core.History;
 using PacketMonitor.Core.Monitoring;
 using PacketMonitor.Kernel;
 using PacketMonitor.Kernel.Symbols;
@@ -17,6 +18,8 @@ public sealed class ExportRunner(Func<Stream> openStdout, TextWriter stderr, boo
     public async Task<int> RunAsync(ExportSettings settings, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        if (settings.History is { } range)
+            return await FromHistoryAsync(settings, range, cancel);
         var watch = settings.Watch;
         using var loggers = Logging.Create(stderr, watch.Verbose);
         var logger = loggers.CreateLogger("packet-monitor");
@@ -79,6 +82,54 @@ public sealed class ExportRunner(Func<Stream> openStdout, TextWriter stderr, boo
         }
         return (int)ExitCode.Ok;
     }
+
+    /// <summary>Most events one export from history reads (memory stays bounded); --count lowers it.</summary>
+    public const int MaxHistoryEvents = 1_000_000;
+
+    /// <summary>Export from the history database: the newest events of the range that pass the filters, written oldest first.</summary>
+    private async Task<int> FromHistoryAsync(ExportSettings settings, HistoryRange range, CancellationToken cancel)
+    {
+        var reader = new HistoryReader(range.DatabasePath);
+        reader.RequireFile();
+        var filter = settings.Watch.Capture.Filter;
+        int limit = (int)Math.Min(settings.Watch.Count ?? MaxHistoryEvents, MaxHistoryEvents);
+        // The database filters what it can; several reasons, exclusions and the namespace are checked here.
+        var query = new EventQuery
+        {
+            Since = range.From, Until = range.To, Limit = limit,
+            Reason = filter.Reasons.Count == 1 ? filter.Reasons[0] : null,
+            Protocol = filter.Protocol, Port = filter.Port, Host = filter.Host, Interface = filter.Interface,
+        };
+        var newestFirst = reader.Events(query).Select(r => r.Event).Where(e => Passes(filter, e)).ToList();
+        newestFirst.Reverse();
+        string name = settings.ToStdout ? "standard output" : settings.Output;
+        long written;
+        await using (var output = Open(settings))
+        {
+            await using var writer = new PcapngWriter(output);
+            written = await WriteAsync(OneBatch(newestFirst), writer, null, null, cancel);
+        }
+        string cut = newestFirst.Count >= limit && settings.Watch.Count is null ? $"; the newest {limit} of the range: narrow it for the rest" : "";
+        await stderr.WriteLineAsync(
+            $"packet-monitor: wrote {written} packet{(written == 1 ? "" : "s")} from {range.DatabasePath} ({Utc(range.From)} to {Utc(range.To)}) to {name}{cut}");
+        await stderr.FlushAsync(CancellationToken.None);
+        return (int)ExitCode.Ok;
+    }
+
+    private static string Utc(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static async IAsyncEnumerable<IReadOnlyList<DropEvent>> OneBatch(IReadOnlyList<DropEvent> events)
+    {
+        await Task.CompletedTask;
+        yield return events;
+    }
+
+    /// <summary>The filters of a live capture, applied to a recorded event (what the database query could not).</summary>
+    private static bool Passes(PacketMonitor.Core.Capture.EventFilter filter, DropEvent e) =>
+        (filter.Reasons.Count == 0 || filter.Reasons.Contains(e.Reason, StringComparer.OrdinalIgnoreCase))
+        && !filter.ExcludeReasons.Contains(e.Reason, StringComparer.OrdinalIgnoreCase)
+        && (filter.Netns is null || e.Netns == filter.Netns);
 
     /// <summary>
     /// The export over any source of event batches (the live capture here, the history database later): writes each

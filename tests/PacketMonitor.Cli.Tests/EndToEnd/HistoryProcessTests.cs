@@ -85,6 +85,41 @@ public sealed class HistoryProcessTests : IDisposable
         Assert.Equal((42L, 42L), await HistoryAsync());
     }
 
+    [Fact]
+    public async Task ExportFromHistory_AfterServeStopped_WritesTheRecordedDropsOldestFirst()
+    {
+        KernelTest.RequireRoot();
+        using var ns = new NetworkNamespace();
+        using (var serve = await ServeAsync(ns))
+        {
+            Drop(ns, 6);
+            await WaitForHistoryAsync(6, serve);
+            serve.Signal(2);
+            Assert.Equal(0, await serve.WaitExitAsync(TimeSpan.FromSeconds(30)));
+        }
+        string file = Path.Combine(_dataDir, "recorded.pcapng");
+
+        using (var all = new MonitorProcess("export", "--pcapng", file, "--since", "1h", "--data-dir", _dataDir, "--port", "9"))
+        {
+            Assert.Equal(0, await all.WaitExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains($"wrote 6 packets from {_dataDir}/history.db", all.Stderr, StringComparison.Ordinal);
+        }
+        var packets = PacketMonitor.Core.Tests.Exports.Tshark.Fields(file, "ip.dst", "udp.dstport", "frame.time_epoch", "frame.comment");
+        Assert.Equal(6, packets.Count);
+        Assert.All(packets, p => Assert.Equal(["127.0.0.1", "9"], p[..2]));
+        Assert.All(packets, p => Assert.StartsWith("reason: NO_SOCKET", p[3], StringComparison.Ordinal));
+        var times = packets.Select(p => decimal.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(times.Order(), times);
+
+        using (var two = new MonitorProcess("export", "--pcapng", file, "--since", "1h", "--data-dir", _dataDir, "--count", "2"))
+            Assert.Equal(0, await two.WaitExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(2, PacketMonitor.Core.Tests.Exports.Tshark.Fields(file, "udp.dstport").Count);
+
+        using var live = new MonitorProcess("export", "--pcapng", file, "--since", "1h", "--duration", "5s");
+        Assert.Equal(2, await live.WaitExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("--duration is for a live capture", live.Stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--json")]
     [InlineData("--summary")]
