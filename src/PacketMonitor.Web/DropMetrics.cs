@@ -1,4 +1,5 @@
 using System.Reflection;
+using PacketMonitor.Core.BlindSpots;
 using PacketMonitor.Core.Events;
 using PacketMonitor.Core.Metrics;
 using PacketMonitor.Core.Monitoring;
@@ -29,6 +30,7 @@ public sealed class DropMetricsOptions
 /// <item><c>packet_monitor_drops_total{reason,protocol,interface}</c> and <c>packet_monitor_dropped_bytes_total{…}</c>:
 /// the exact kernel counters, monotonic for the life of the process (see <see cref="DropTotals"/>);</item>
 /// <item><c>packet_monitor_events_lost_total{stage}</c>: events lost per stage (<see cref="LossStats.ByStage"/>);</item>
+/// <item><c>packet_monitor_device_drops_total{kind}</c> and <c>packet_monitor_softnet_total{kind}</c>: the drops kfree_skb cannot see;</item>
 /// <item><c>packet_monitor_monitoring</c>: 1 while attached, else 0;</item>
 /// <item><c>packet_monitor_build_info{version,attach_mode,kernel}</c>: always 1.</item>
 /// </list>
@@ -42,6 +44,11 @@ public sealed class DropMetrics
     private readonly Counter _bytes;
     private readonly Counter _lost;
     private readonly Gauge _monitoring;
+    private readonly Counter _deviceDrops;
+    private readonly Counter _softnet;
+    private readonly Dictionary<(Counter, string), ulong> _blindSpotLast = [];
+    private readonly Lock _blindSpotGate = new();
+    private DateTimeOffset? _blindSpotStart;
     private readonly Gauge _buildInfo;
     private readonly DropMetricsOptions _options;
     private readonly Lock _statusGate = new();
@@ -67,6 +74,12 @@ public sealed class DropMetrics
         _lost = factory.CreateCounter("packet_monitor_events_lost_total",
             "Drop events (the per-packet detail, not the counts) lost, by stage: ring_full, filtered (by a kernel filter, on purpose), queue_full, slow_clients, history (not recorded in the history database).",
             new CounterConfiguration { LabelNames = ["stage"] });
+        _deviceDrops = factory.CreateCounter("packet_monitor_device_drops_total",
+            "Packets the network devices dropped or missed, summed over the interfaces of the monitored namespaces (kfree_skb may not see these; per interface in /api/stats): rx_dropped, tx_dropped, rx_missed.",
+            new CounterConfiguration { LabelNames = ["kind"] });
+        _softnet = factory.CreateCounter("packet_monitor_softnet_total",
+            "Per-CPU backlog events from /proc/net/softnet_stat, summed over CPUs: dropped (backlog full), time_squeeze (softirq budget ran out), flow_limit.",
+            new CounterConfiguration { LabelNames = ["kind"] });
         _monitoring = factory.CreateGauge("packet_monitor_monitoring", "1 while the kernel program is attached, 0 when monitoring is stopped.");
         _buildInfo = factory.CreateGauge("packet_monitor_build_info", "Always 1: the version, the attach mode in use (or last used) and the kernel release.",
             new GaugeConfiguration { LabelNames = ["version", "attach_mode", "kernel"] });
@@ -96,18 +109,53 @@ public sealed class DropMetrics
         }
     }
 
-    /// <summary>Follows a session's counter readings and status until the returned handle is disposed.</summary>
+    /// <summary>
+    /// Takes the device and softnet counters kfree_skb cannot see. Their totals count from each start of monitoring
+    /// (<paramref name="startedAt"/>), so the exported counters add what each reading grew by: monotonic.
+    /// </summary>
+    public void RecordBlindSpots(BlindSpotStats? blindSpots, DateTimeOffset? startedAt)
+    {
+        if (blindSpots is null)
+            return;
+        lock (_blindSpotGate)
+        {
+            if (startedAt != _blindSpotStart)
+            {
+                _blindSpotStart = startedAt;
+                _blindSpotLast.Clear(); // a new start: its totals begin at zero
+            }
+            Grow(_deviceDrops, "rx_dropped", blindSpots.AllInterfaces.RxDropped.Total);
+            Grow(_deviceDrops, "tx_dropped", blindSpots.AllInterfaces.TxDropped.Total);
+            Grow(_deviceDrops, "rx_missed", blindSpots.AllInterfaces.RxMissed.Total);
+            Grow(_softnet, "dropped", blindSpots.Softnet.Dropped.Total);
+            Grow(_softnet, "time_squeeze", blindSpots.Softnet.TimeSqueeze.Total);
+            if (blindSpots.Softnet.FlowLimit is { } flowLimit)
+                Grow(_softnet, "flow_limit", flowLimit.Total);
+        }
+    }
+
+    private void Grow(Counter counter, string kind, ulong total)
+    {
+        ulong last = _blindSpotLast.GetValueOrDefault((counter, kind));
+        _blindSpotLast[(counter, kind)] = total;
+        counter.WithLabels(kind).Inc(total >= last ? total - last : total);
+    }
+
+    /// <summary>Follows a session's counter readings, statistics and status until the returned handle is disposed.</summary>
     public IDisposable Follow(MonitorSession session)
     {
         ArgumentNullException.ThrowIfNull(session);
         void OnStatus(MonitorStatus status) => SetStatus(status.Running, status.AttachMode);
+        void OnStats(StatsSnapshot stats) => RecordBlindSpots(stats.BlindSpots, stats.StartedAt);
         session.CountersRead += Record;
         session.StatusChanged += OnStatus;
+        session.StatsUpdated += OnStats;
         OnStatus(session.Status);
         return new Unsubscriber(() =>
         {
             session.CountersRead -= Record;
             session.StatusChanged -= OnStatus;
+            session.StatsUpdated -= OnStats;
         });
     }
 

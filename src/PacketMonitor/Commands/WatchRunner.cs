@@ -86,7 +86,11 @@ public sealed class WatchRunner(TextWriter stdout, Stream rawStdout, TextWriter 
             metrics.Record(ReadForMetrics());
             await MetricsSetup.StartAsync(metricsServer, stderr, stop.Token);
             await stderr.FlushAsync(CancellationToken.None);
-            publishing = EverySecondAsync(() => metrics.Record(ReadForMetrics()), stop.Token);
+            publishing = EverySecondAsync(() =>
+            {
+                metrics.Record(ReadForMetrics());
+                metrics.RecordBlindSpots(ObserveBlindSpots(), attachedAt);
+            }, stop.Token);
         }
         switch (settings.Output)
         {
