@@ -46,9 +46,7 @@ public sealed class InterfaceNames
         {
             try
             {
-                using var handle = File.OpenHandle(path);
-                if (Interop.setns(handle, Interop.CloneNewNet) == 0
-                    && NetworkNamespaces.Inode("/proc/thread-self/ns/net") == netns)
+                if (NetworkNamespaces.TryEnter(path, out _) && NetworkNamespaces.Inode("/proc/thread-self/ns/net") == netns)
                     result = List();
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -67,13 +65,10 @@ public sealed class InterfaceNames
     {
         try
         {
-            if (Directory.Exists("/run/netns"))
+            foreach (var (_, file, inode) in NetworkNamespaces.Named())
             {
-                foreach (var file in Directory.EnumerateFiles("/run/netns"))
-                {
-                    if (NetworkNamespaces.Inode(file) == netns)
-                        return file;
-                }
+                if (inode == netns)
+                    return file;
             }
             foreach (var process in Directory.EnumerateDirectories("/proc"))
             {

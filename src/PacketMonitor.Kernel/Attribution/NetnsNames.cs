@@ -15,11 +15,8 @@ internal static class NetnsNames
         var names = new Dictionary<uint, string>();
         try
         {
-            foreach (var file in Directory.EnumerateFiles(netnsDir).Order(StringComparer.Ordinal))
-            {
-                if (NetworkNamespaces.FileInode(file) is ulong inode && inode <= uint.MaxValue)
-                    names.TryAdd((uint)inode, DisplayText.Sanitize(Path.GetFileName(file)));
-            }
+            foreach (var (name, _, inode) in NetworkNamespaces.Named(netnsDir))
+                names.TryAdd(inode, DisplayText.Sanitize(name));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
 

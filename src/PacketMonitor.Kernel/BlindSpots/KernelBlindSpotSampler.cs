@@ -81,30 +81,22 @@ public sealed partial class KernelBlindSpotSampler : IBlindSpotSampler
 
     private List<(string Name, uint Inode)> NamedNamespaces(List<string> problems)
     {
-        string[] files;
+        List<(string Name, string Path, uint Inode)> named;
         try
         {
-            files = Directory.Exists(_netnsDir) ? Directory.GetFiles(_netnsDir) : [];
+            named = NetworkNamespaces.Named(_netnsDir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             problems.Add($"cannot list {_netnsDir}: {e.Message}");
             return [];
         }
-        Array.Sort(files, StringComparer.Ordinal);
-        if (files.Length > MaxNamedNamespaces)
+        if (named.Count > MaxNamedNamespaces)
         {
-            problems.Add($"{files.Length} named network namespaces: only the first {MaxNamedNamespaces} are read");
-            files = files[..MaxNamedNamespaces];
+            problems.Add($"{named.Count} named network namespaces: only the first {MaxNamedNamespaces} are read");
+            named = named[..MaxNamedNamespaces];
         }
-        var result = new List<(string, uint)>();
-        foreach (var file in files)
-        {
-            // A file that is not a namespace mount (or vanished meanwhile) has no usable inode or fails setns later.
-            if (NetworkNamespaces.Inode(file) is uint inode)
-                result.Add((Path.GetFileName(file), inode));
-        }
-        return result;
+        return named.Select(n => (n.Name, n.Inode)).ToList();
     }
 
     /// <summary>Enters each namespace on a thread of its own (a thread's namespace must never leak into the pool).</summary>
@@ -118,10 +110,8 @@ public sealed partial class KernelBlindSpotSampler : IBlindSpotSampler
             {
                 try
                 {
-                    using var file = File.OpenHandle(Path.Combine(_netnsDir, name));
-                    if (Interop.setns(file, Interop.CloneNewNet) != 0)
+                    if (!NetworkNamespaces.TryEnter(Path.Combine(_netnsDir, name), out int errno))
                     {
-                        int errno = Marshal.GetLastPInvokeError();
                         failures.Add(errno == 1
                             ? $"cannot enter the named network namespaces (setns: EPERM): run as root (CAP_SYS_ADMIN) to see their interface counters"
                             : $"cannot enter network namespace {name}: {BpfException.ErrnoName(errno)}");
