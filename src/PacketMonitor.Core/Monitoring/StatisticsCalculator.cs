@@ -15,6 +15,9 @@ public sealed class StatisticsCalculator(IReasonNames reasons)
     private const int TopCount = 10;
     private const int MaxFlows = 20_000;
 
+    /// <summary>The interface name of drops that had no device (a socket closed, a queue purged).</summary>
+    public const string NoDevice = "(no device)";
+
     private readonly Queue<(DateTimeOffset Time, ulong Total)> _minute = new();
     private readonly Dictionary<(uint Ifindex, uint Netns), string> _interfaceNames = [];
     // Keyed by the raw values: formatting happens only for the top entries, not per event.
@@ -120,7 +123,7 @@ public sealed class StatisticsCalculator(IReasonNames reasons)
                 .Select(g => new ProtocolStat(ProtocolNames.Of(g.Key, g.Key != 0), Sum(g)))
                 .OrderByDescending(p => p.Count).ToList(),
             ByInterface = counters.Entries.GroupBy(e => (e.Ifindex, e.Netns))
-                .Select(g => new InterfaceStat(_interfaceNames.GetValueOrDefault(g.Key, $"ifindex {g.Key.Ifindex}"), g.Key.Ifindex, g.Key.Netns, Sum(g)))
+                .Select(g => new InterfaceStat(_interfaceNames.GetValueOrDefault(g.Key, g.Key.Ifindex == 0 ? NoDevice : $"ifindex {g.Key.Ifindex}"), g.Key.Ifindex, g.Key.Netns, Sum(g)))
                 .OrderByDescending(i => i.Count).Take(TopCount * 2).ToList(),
             TopFlows = _flows.OrderByDescending(f => f.Value).Take(TopCount)
                 .Select(f => new FlowStat(Endpoint(f.Key.Src, f.Key.SrcPort), Endpoint(f.Key.Dst, f.Key.DstPort),
