@@ -28,15 +28,10 @@ internal static class EventQueryParser
     {
         ArgumentNullException.ThrowIfNull(query);
         result = new EventQuery { Limit = DefaultLimit };
-        foreach (var name in Parameters)
+        if (SingleValues(query, Parameters, "leave the parameter out to match everything", out error) is not { } given)
+            return false;
+        foreach (var (name, text) in given)
         {
-            if (!query.TryGetValue(name, out var values))
-                continue;
-            if (values.Count > 1)
-                return Fail($"{name}: given {values.Count} times, give it once", out error);
-            string text = values[0] ?? "";
-            if (text.Length == 0)
-                return Fail($"{name}: empty value (leave the parameter out to match everything)", out error);
             string? problem = name switch
             {
                 "limit" => Limit(text, ref result),
@@ -62,6 +57,29 @@ internal static class EventQueryParser
             return Fail($"until: must be after from ({start:O} is not before {end:O})", out error);
         error = "";
         return true;
+    }
+
+    /// <summary>
+    /// The parameters of <paramref name="names"/> that the query gives, in that order, each with its one value; null and
+    /// an error for one given twice or empty (<paramref name="emptyHint"/> says what leaving it out means).
+    /// </summary>
+    internal static List<(string Name, string Text)>? SingleValues(IQueryCollection query, string[] names, string emptyHint, out string error)
+    {
+        var given = new List<(string, string)>();
+        foreach (var name in names)
+        {
+            if (!query.TryGetValue(name, out var values))
+                continue;
+            string text = values[0] ?? "";
+            error = values.Count > 1 ? $"{name}: given {values.Count} times, give it once"
+                : text.Length == 0 ? $"{name}: empty value ({emptyHint})"
+                : "";
+            if (error.Length > 0)
+                return null;
+            given.Add((name, text));
+        }
+        error = "";
+        return given;
     }
 
     private static bool Fail(string message, out string error)

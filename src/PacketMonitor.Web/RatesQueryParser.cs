@@ -33,15 +33,10 @@ internal static class RatesQueryParser
         var filters = new EventQuery();
         DateTimeOffset? from = null, to = null;
         long? step = null;
-        foreach (var name in Parameters)
+        if (EventQueryParser.SingleValues(query, Parameters, "leave the parameter out for its default", out error) is not { } given)
+            return false;
+        foreach (var (name, text) in given)
         {
-            if (!query.TryGetValue(name, out var values))
-                continue;
-            if (values.Count > 1)
-                return Fail($"{name}: given {values.Count} times, give it once", out error);
-            string text = values[0] ?? "";
-            if (text.Length == 0)
-                return Fail($"{name}: empty value (leave the parameter out for its default)", out error);
             string? problem = name switch
             {
                 "from" => Time(text, out from),
