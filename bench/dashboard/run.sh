@@ -29,6 +29,8 @@ TMP=$(mktemp -d)
 SRV_PID='' MEASURE_PID='' RSS_PID=''
 
 log() { echo "dashboard-bench: $*" >&2; }
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 
 cleanup() {
 	set +e
@@ -46,16 +48,6 @@ tree_cpu() {
 		END { for (p in parent) { q = p; while (q > 1 && q != root) q = parent[q]; if (q == root) s += cpu[p] }; print s + 0 }'
 }
 
-# wait_for FILE PATTERN PID WHAT: until PATTERN is in FILE; fails if PID exits or after 60 s.
-wait_for() {
-	for ((i = 0; i < 600; i++)); do
-		grep -q -- "$2" "$1" && return 0
-		kill -0 "$3" 2>/dev/null || { log "$4 exited:"; cat "$1" >&2; exit 1; }
-		sleep 0.1
-	done
-	log "$4: no '$2' after 60 s"; cat "$1" >&2; exit 1
-}
-
 [[ $(id -u) == 0 ]] || { log "must run as root"; exit 1; }
 [[ -f $(dirname "$PM")/wwwroot/index.html ]] || { log "no dashboard page next to $PM: run 'make user'"; exit 1; }
 [[ -d $HERE/node_modules/playwright-core ]] || npm --prefix "$HERE" ci --no-audit --no-fund >&2
@@ -65,7 +57,7 @@ cc -O2 -Wall -Werror -pthread -o "$DROPGEN" "$ROOT/bench/dropgen.c"
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 INODE=$(stat -L -c %i "/run/netns/$NS")
-PORT=$(node -e 's = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 
 # Background jobs of a script inherit SIGINT ignored; give it back (SIGTERM stops it too).
